@@ -1,0 +1,53 @@
+"""The signed-in user as kept in the session cookie.
+
+Only stable identity facts live in the cookie; staff roles are read from the database on
+each request by auth/permissions.py, so deactivation takes effect at once.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from starlette.requests import Request
+
+SESSION_KEY = "user"
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    account_id: int
+    sub: str
+    name: str
+    id_masked: str
+    auth_level: int
+    id_type: int
+    is_staff: bool = False
+
+    @property
+    def real_name_verified(self) -> bool:
+        return self.auth_level >= 2
+
+    @property
+    def can_apply_online(self) -> bool:
+        return self.real_name_verified and self.id_type == 1
+
+
+def current_user(request: Request) -> SessionUser | None:
+    data = request.session.get(SESSION_KEY)
+    if not data:
+        return None
+    try:
+        return SessionUser(**data)
+    except TypeError:
+        return None
+
+
+def start_session(request: Request, user: SessionUser, extra: dict[str, str] | None = None) -> None:
+    """A fresh session on login: nothing from before survives (no fixation)."""
+    request.session.clear()
+    request.session[SESSION_KEY] = asdict(user)
+    for key, value in (extra or {}).items():
+        request.session[key] = value
+
+
+def end_session(request: Request) -> None:
+    request.session.clear()

@@ -1,0 +1,1 @@
+"""身后一件事 portal: one application for every formality after a death."""

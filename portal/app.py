@@ -1,0 +1,83 @@
+"""Application factory: middleware, every area's routes, and the embedded identity provider."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+
+from portal.config import Settings
+from portal.crypto import Vault
+from portal.db import make_engine, make_sessionmaker
+from portal.web import site
+from portal.web.common import STATIC_DIR, Services
+from portal.web.security import (
+    BodySizeLimitMiddleware,
+    CrossSiteRefusalMiddleware,
+    SecurityHeadersMiddleware,
+    origin_of,
+)
+
+log = logging.getLogger("portal")
+
+SESSION_COOKIE = "portal_session"
+
+
+def _area_routes(settings: Settings, svc: Services) -> list[BaseRoute]:
+    """Collect every area's routes; each area module owns its URLs."""
+    from portal.web import registry
+
+    return [*site.routes(), *registry.area_routes(settings, svc)]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
+    """Build the portal. Tests pass a shared `engine`; otherwise one is made from settings."""
+    settings = settings or Settings.from_env()
+    own_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
+    from portal.services.bootstrap import validate_reference_data
+
+    validate_reference_data()  # catalogue errors stop start-up with a clear message
+
+    routes = _area_routes(settings, svc)
+    routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if own_engine:
+            engine.dispose()
+
+    middleware = [
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
+        Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/api/", "/idp/token", "/idp/userinfo")),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie=SESSION_COOKIE,
+            same_site="lax",
+            https_only=settings.https_only,
+            max_age=8 * 3600,
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={400: site.http_exception, 403: site.http_exception, 404: site.http_exception,
+                            405: site.http_exception, 409: site.http_exception, 500: site.server_error,
+                            Exception: site.server_error},
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    app.state.engine = engine
+    return app

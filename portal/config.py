@@ -1,0 +1,101 @@
+"""Settings from environment variables, with defaults that run embedded.
+
+Every setting is documented in docs/settings.md (a test keeps that list complete).
+Secrets that are not given are generated once into VAR_DIR and reused, never committed.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# name -> (default, description); docs/settings.md mirrors this table.
+SETTINGS_DOC: dict[str, str] = {
+    "DATABASE_URL": "SQLAlchemy URL. Default: SQLite file var/portal.db. PostgreSQL: postgresql+psycopg://…",
+    "SECRET_KEY": "Signs the session cookie. Default: generated into var/secret_key on first run.",
+    "PII_KEY": "Master key (hex, 32 bytes) for encrypting 身份证号/bank accounts and their blind index. Default: generated into var/pii_key.",
+    "BASE_URL": "Public base URL of the portal. Default http://127.0.0.1:8000.",
+    "ALLOWED_HOSTS": "Comma-separated Host header values accepted. Default 127.0.0.1,localhost,testserver.",
+    "HTTPS_ONLY": "1 to mark cookies Secure and send HSTS (behind HTTPS). Default 0.",
+    "MAX_BODY_BYTES": "Largest request body accepted; larger gets 413. Default 1048576.",
+    "OIDC_ISSUER": "Issuer URL of the identity provider. Default: the embedded stand-in at BASE_URL/idp.",
+    "OIDC_CLIENT_ID": "Client id registered at the provider. Default shenhou-portal.",
+    "OIDC_CLIENT_SECRET": "Client secret. Default for the stand-in: generated into var/oidc_client_secret.",
+    "IDP_SHOW_PERSONAS": "1 to list the demo personas on the stand-in login page. Default 1.",
+    "VAR_DIR": "Directory for the SQLite file, generated keys and caches. Default ./var.",
+    "HOST": "Interface uvicorn binds to. Default 127.0.0.1.",
+    "PORT": "Port uvicorn listens on. Default 8000.",
+    "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
+}
+
+
+def _secret_file(var_dir: Path, name: str, make: str) -> str:
+    """Read a generated secret from var/, creating it (mode 0600) on first use."""
+    path = var_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(make)
+    return make
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    pii_key: bytes
+    base_url: str
+    allowed_hosts: tuple[str, ...]
+    https_only: bool
+    max_body_bytes: int
+    oidc_issuer: str
+    oidc_client_id: str
+    oidc_client_secret: str
+    embedded_idp: bool
+    idp_show_personas: bool
+    var_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("VAR_DIR") or ROOT / "var").resolve()
+        base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{env.get('PORT') or 8000}").rstrip("/")
+        issuer = (env.get("OIDC_ISSUER") or "").rstrip("/")
+        embedded = not issuer
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.db'}",
+            secret_key=env.get("SECRET_KEY") or _secret_file(var_dir, "secret_key", secrets.token_urlsafe(48)),
+            pii_key=bytes.fromhex(env.get("PII_KEY") or _secret_file(var_dir, "pii_key", secrets.token_hex(32))),
+            base_url=base_url,
+            allowed_hosts=tuple(
+                h.strip() for h in (env.get("ALLOWED_HOSTS") or "127.0.0.1,localhost,testserver").split(",") if h.strip()
+            ),
+            https_only=_flag(env.get("HTTPS_ONLY"), False),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES") or 1024 * 1024),
+            oidc_issuer=issuer or f"{base_url}/idp",
+            oidc_client_id=env.get("OIDC_CLIENT_ID") or "shenhou-portal",
+            oidc_client_secret=env.get("OIDC_CLIENT_SECRET")
+            or _secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32)),
+            embedded_idp=embedded,
+            idp_show_personas=_flag(env.get("IDP_SHOW_PERSONAS"), True),
+            var_dir=var_dir,
+            host=env.get("HOST") or "127.0.0.1",
+            port=int(env.get("PORT") or 8000),
+            workers=int(env.get("WORKERS") or 1),
+        )

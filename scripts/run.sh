@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (if needed), migrate, load demo data, and serve the portal at http://127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh run
+.venv/bin/python -m portal migrate
+.venv/bin/python -m portal seed-demo
+exec .venv/bin/python -m portal serve

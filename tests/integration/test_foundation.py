@@ -1,0 +1,83 @@
+"""The foundation's promises: pages, errors, security baseline, health, migrations."""
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from portal.migrate import check
+
+
+def test_home_page_is_chinese_and_phone_ready(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert '<html lang="zh-CN"' in r.text
+    assert 'name="viewport"' in r.text
+    assert "身后一件事" in r.text and "开始申请" in r.text
+    assert 'href="#main"' in r.text  # skip link
+
+
+def test_security_headers(client: TestClient) -> None:
+    r = client.get("/")
+    csp = r.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_unknown_url_gets_chinese_404(client: TestClient) -> None:
+    r = client.get("/no/such/page")
+    assert r.status_code == 404
+    assert "找不到这个页面" in r.text
+    assert "Traceback" not in r.text
+
+
+def test_cross_site_post_is_refused(client: TestClient, csrf: str) -> None:
+    data = {"csrf_token": csrf, "elder": "1", "next": "/"}
+    r = client.post("/prefs/elder", data=data, headers={"sec-fetch-site": "cross-site"})
+    assert r.status_code == 403
+    r = client.post("/prefs/elder", data=data, headers={"origin": "https://evil.example"})
+    assert r.status_code == 403
+
+
+def test_post_without_csrf_token_is_refused(client: TestClient) -> None:
+    client.get("/")
+    r = client.post("/prefs/elder", data={"elder": "1"})
+    assert r.status_code == 403
+    assert "页面已过期" in r.text
+
+
+def test_elder_mode_switch_is_remembered(client: TestClient, csrf: str) -> None:
+    r = client.post("/prefs/elder", data={"csrf_token": csrf, "elder": "1", "next": "/policy"},
+                    headers={"origin": "http://testserver"})
+    assert r.status_code == 303 and r.headers["location"] == "/policy"
+    assert "httponly" in r.headers["set-cookie"].lower()
+    assert '<html lang="zh-CN" class="elder"' in client.get("/").text
+
+
+def test_elder_switch_refuses_open_redirect(client: TestClient, csrf: str) -> None:
+    r = client.post("/prefs/elder", data={"csrf_token": csrf, "elder": "1", "next": "//evil.example/"})
+    assert r.headers["location"] == "/"
+
+
+def test_oversized_body_gets_413(client: TestClient, csrf: str) -> None:
+    r = client.post("/prefs/elder", content=b"x" * (2 * 1024 * 1024),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
+
+
+def test_untrusted_host_is_refused(client: TestClient) -> None:
+    assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_session_cookie_flags(client: TestClient) -> None:
+    r = client.get("/")
+    cookie = r.headers.get("set-cookie", "").lower()
+    assert "portal_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_healthz_checks_database(client: TestClient) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
+
+
+def test_models_and_migrations_agree(engine) -> None:  # type: ignore[no-untyped-def]
+    check(engine)  # raises if autogenerate would produce a diff
