@@ -73,11 +73,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={400: site.http_exception, 403: site.http_exception, 404: site.http_exception,
+        exception_handlers={400: site.http_exception, 401: site.http_exception, 403: site.http_exception, 404: site.http_exception,
                             405: site.http_exception, 409: site.http_exception, 500: site.server_error,
                             Exception: site.server_error},
         lifespan=lifespan,
     )
     app.state.services = svc
+    app.state.oauth = svc.extras.get("oauth")
     app.state.engine = engine
     return app

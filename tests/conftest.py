@@ -10,11 +10,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from auth.web import build_oauth
 from portal.app import create_app
 from portal.config import Settings
 from portal.db import make_engine
@@ -76,6 +78,8 @@ def _empty_tables(engine: Engine) -> None:
 @pytest.fixture
 def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
     application = create_app(settings, engine=engine)
+    # The OIDC client reaches the embedded provider in process (see tests/helpers.py).
+    application.state.oauth = build_oauth(settings, transport=httpx.ASGITransport(app=application))
     yield application
     _empty_tables(engine)
 
@@ -99,3 +103,13 @@ def csrf_from(html: str) -> str:
 def csrf(client: TestClient) -> str:
     """A valid CSRF token for the client's session."""
     return csrf_from(client.get("/").text)
+
+
+@pytest.fixture
+def demo_staff(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """The demo staff memberships (clerk, one officer per department, admin, 瑞安 staff)."""
+    from portal.db import make_sessionmaker, transaction
+    from portal.services.staff import ensure_demo_staff
+
+    with transaction(make_sessionmaker(engine)) as session:
+        ensure_demo_staff(session)

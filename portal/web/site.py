@@ -53,6 +53,8 @@ def error_page(request: Request, status: int, message: str | None = None) -> Res
 
 async def http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 401:  # auth.permissions.LoginRequired: send the visitor to log in, then back
+        return redirect("/login?next=" + safe_next(str(getattr(exc, "detail", "/"))))
     if status == 403 and getattr(exc, "detail", None) == "csrf":
         return error_page(request, 403, "页面已过期或来源不明，为了您的安全没有保存。请返回上一页，刷新后再提交一次。")
     return error_page(request, status)

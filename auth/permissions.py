@@ -1,0 +1,117 @@
+"""One place that decides who may do what: citizen, window clerk, department officer, administrator.
+
+Staff membership (role, department, county) lives in the portal's own `staff_member` table and
+is read on every staff request, so an administrator's change takes effect at once.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.session import SessionUser, current_user
+from portal.models import StaffMember
+from portal.web.common import redirect, services
+
+
+class Role(StrEnum):
+    WINDOW_CLERK = "window_clerk"
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {Role.WINDOW_CLERK: "乡镇（街道）窗口人员", Role.OFFICER: "部门经办人", Role.ADMIN: "管理员"}
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    sub: str
+    name: str
+    role: Role
+    department: str | None
+    county_code: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_handle_county(self, county_code: str | None) -> bool:
+        """Admins see every county; others only their own (None = all counties of the city)."""
+        return self.is_admin or self.county_code is None or self.county_code == county_code
+
+    def may_work_task(self, department: str, county_code: str) -> bool:
+        return self.role is Role.OFFICER and self.department == department and self.may_handle_county(county_code)
+
+    def may_accept(self, county_code: str | None) -> bool:
+        return self.role in (Role.WINDOW_CLERK, Role.ADMIN) and self.may_handle_county(county_code)
+
+    def may_view_application(self, county_code: str | None, departments: set[str]) -> bool:
+        if self.role is Role.OFFICER:
+            return self.department in departments and self.may_handle_county(county_code)
+        return self.may_handle_county(county_code)
+
+
+def load_staff(session: Session, sub: str) -> Staff | None:
+    row = session.scalar(select(StaffMember).where(StaffMember.sub == sub, StaffMember.active.is_(True)))
+    if row is None:
+        return None
+    return Staff(row.id, row.sub, row.name, Role(row.role), row.department, row.county_code)
+
+
+def require_citizen(request: Request) -> SessionUser:
+    user = current_user(request)
+    if user is None:
+        raise LoginRequired(request.url.path)
+    return user
+
+
+class LoginRequired(HTTPException):
+    def __init__(self, next_path: str) -> None:
+        super().__init__(status_code=401, detail=next_path)
+
+
+StaffHandler = Callable[[Request, FormData | None, Staff], Response]
+
+
+def staff_only(*roles: Role) -> Callable[[StaffHandler], Callable[[Request, FormData | None], Response]]:
+    """Wrap a sync staff handler: login required, active staff membership with one of `roles`."""
+
+    def decorate(fn: StaffHandler) -> Callable[[Request, FormData | None], Response]:
+        @functools.wraps(fn)
+        def wrapper(request: Request, form: FormData | None) -> Response:
+            user = current_user(request)
+            if user is None:
+                return redirect(f"/login?next={request.url.path}")
+            with services(request).db() as session:
+                staff = load_staff(session, user.sub)
+            if staff is None or (roles and staff.role not in roles):
+                raise HTTPException(status_code=403)
+            return fn(request, form, staff)
+
+        wrapper.staff_roles = roles  # type: ignore[attr-defined]  # route audit in tests
+        return wrapper
+
+    return decorate
+
+
+def citizen_only(fn: Callable[[Request, FormData | None, SessionUser], Response]) -> Callable[..., Any]:
+    """Wrap a sync citizen handler: redirect to login when nobody is signed in."""
+
+    @functools.wraps(fn)
+    def wrapper(request: Request, form: FormData | None) -> Response:
+        user = current_user(request)
+        if user is None:
+            return redirect(f"/login?next={request.url.path}")
+        return fn(request, form, user)
+
+    return wrapper

@@ -1,0 +1,383 @@
+"""Starlette application of the stand-in 浙江政务服务网 identity provider (OpenID Connect).
+
+Routes are relative to the mount point; every public URL is built from ``config.issuer``:
+
+    GET       /.well-known/openid-configuration   discovery
+    GET       /jwks                               public signing key
+    GET|POST  /authorize                          login page / code issuance
+    POST      /token                              code -> tokens (PKCE S256, client secret)
+    GET|POST  /userinfo                           Bearer access token -> claims by scope
+    GET|POST  /logout                             RP-initiated logout (end_session_endpoint)
+
+The provider keeps its own login in a signed cookie (``idp_session``, path = issuer path,
+HttpOnly, SameSite=Lax), independent of any portal session middleware.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from pathlib import Path
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidClientError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .config import DEFAULT_STATIC_DIR, SUPPORTED_SCOPES, ProviderConfig, load_or_create_key, public_jwks
+from .personas import CLAIMS_SUPPORTED, Persona, PersonaStore
+from .server import ProviderServer, StarletteOAuth2Request
+
+log = logging.getLogger(__name__)
+
+LOGIN_FIELDS = ("username", "password", "csrf_token")
+#: authorization request parameters carried through the login form
+AUTH_PARAMS = (
+    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+    "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales", "acr_values",
+    "response_mode", "display", "claims_locales",
+)
+HTML_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+DEMO_PASSWORD_NOTE = "演示密码："
+
+MSG_BAD_LOGIN = "用户名或密码错误，请重新输入。"
+MSG_MISSING = "请输入用户名和密码。"
+MSG_CSRF = "页面已过期或请求无效，请重新输入用户名和密码后登录。"
+MSG_BAD_CLIENT = "发起登录的应用未在本模拟平台登记，无法登录。"
+MSG_BAD_REDIRECT = "登录请求中的回调地址（redirect_uri）缺失或未登记。为保障安全，本页面不会跳转。"
+MSG_BAD_REQUEST = "登录请求无效，无法继续。请返回发起登录的网站重新操作。"
+
+
+class ProviderSessions:
+    """The provider's own signed session cookie (itsdangerous; no server-side state)."""
+
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+        self.name = config.session_cookie_name
+        self.serializer = URLSafeTimedSerializer(config.session_secret, salt="zjzwfw-standin-idp-session")
+
+    def load(self, request: Request) -> dict:
+        raw = request.cookies.get(self.name)
+        if not raw:
+            return {}
+        try:
+            data = self.serializer.loads(raw, max_age=self.config.session_ttl_seconds)
+        except BadSignature:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save(self, response: Response, data: dict) -> None:
+        response.set_cookie(
+            self.name,
+            self.serializer.dumps(data),
+            max_age=self.config.session_ttl_seconds,
+            path=self.config.cookie_path,
+            secure=self.config.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(
+            self.name,
+            path=self.config.cookie_path,
+            secure=self.config.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+
+class StandInProvider:
+    """Route handlers plus everything they share. ``app.state.idp`` points to it."""
+
+    def __init__(self, config: ProviderConfig, session_factory: sessionmaker[Session]):
+        self.config = config
+        self.key = load_or_create_key(config.key_path)
+        self.personas = PersonaStore.from_file(config.personas_path)
+        self.server = ProviderServer(config, session_factory, self.personas, self.key)
+        self.sessions = ProviderSessions(config)
+        self.jinja = Environment(
+            loader=FileSystemLoader(str(config.templates_dir)),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _html(self, template: str, context: dict, status_code: int = 200) -> HTMLResponse:
+        ctx = {"css_href": self.config.css_href, **context}
+        body = self.jinja.get_template(template).render(ctx)
+        return HTMLResponse(body, status_code=status_code, headers=dict(HTML_HEADERS))
+
+    @staticmethod
+    def _oauth_request(request: Request, items, form_items=()) -> StarletteOAuth2Request:
+        return StarletteOAuth2Request(request.method, str(request.url), request.headers, items, form_items)
+
+    def _current_user(self, session: dict, params: dict) -> tuple[Persona | None, int | None]:
+        sub, auth_time = session.get("sub"), session.get("auth_time")
+        if not isinstance(sub, str) or not isinstance(auth_time, int):
+            return None, None
+        age = int(time.time()) - auth_time
+        if age > self.config.session_ttl_seconds:
+            return None, None
+        max_age = params.get("max_age")
+        if max_age is not None:
+            try:
+                if age > int(max_age):
+                    return None, None
+            except ValueError:
+                pass
+        persona = self.personas.by_sub(sub)
+        return (persona, auth_time) if persona else (None, None)
+
+    def _login_page(
+        self,
+        session: dict,
+        params: list[tuple[str, str]],
+        *,
+        error: str | None = None,
+        username: str = "",
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        new_session = dict(session)
+        if not isinstance(new_session.get("csrf"), str):
+            new_session["csrf"] = secrets.token_urlsafe(32)
+        client = self.server.query_client(dict(params).get("client_id", ""))
+        personas = self.personas.personas if self.config.show_personas else []
+        passwords = {p.password for p in personas}
+        response = self._html(
+            "auth/idp_login.html",
+            {
+                "form_action": self.config.base_path + "/authorize",
+                "csrf_token": new_session["csrf"],
+                "auth_params": [(k, v) for k, v in params if k in AUTH_PARAMS],
+                "client_name": client.client_name if client else "",
+                "error": error,
+                "username": username,
+                "show_personas": self.config.show_personas,
+                "citizens": [p for p in personas if p.kind == "citizen"],
+                "staff": [p for p in personas if p.kind == "staff"],
+                # shown once when every persona shares the demo password
+                "demo_password": passwords.pop() if len(passwords) == 1 else None,
+            },
+            status_code=status_code,
+        )
+        if new_session != session:
+            self.sessions.save(response, new_session)
+        return response
+
+    def _authorize_error(self, oauth_req: StarletteOAuth2Request, error: OAuth2Error) -> Response:
+        if error.redirect_uri:  # client and redirect_uri were validated: tell the client
+            return self.server.handle_error_response(oauth_req, error)
+        if isinstance(error, InvalidClientError):
+            message = MSG_BAD_CLIENT
+        elif "redirect" in (error.description or "").lower():
+            message = MSG_BAD_REDIRECT
+        else:
+            message = MSG_BAD_REQUEST
+        return self._html(
+            "auth/idp_login.html",
+            {"fatal_error": message, "error_code": error.error, "error_detail": error.description},
+            status_code=400,
+        )
+
+    def _issue_code(self, oauth_req, grant, persona: Persona, auth_time: int) -> Response:
+        oauth_req.auth_time = auth_time
+        return self.server.create_authorization_response(oauth_req, grant_user=persona, grant=grant)
+
+    # ------------------------------------------------------------------ routes
+
+    async def discovery(self, request: Request) -> Response:
+        c = self.config
+        doc = {
+            "issuer": c.issuer,
+            "authorization_endpoint": c.url("/authorize"),
+            "token_endpoint": c.url("/token"),
+            "userinfo_endpoint": c.url("/userinfo"),
+            "jwks_uri": c.url("/jwks"),
+            "end_session_endpoint": c.url("/logout"),
+            "scopes_supported": list(SUPPORTED_SCOPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": list(CLAIMS_SUPPORTED),
+            "acr_values_supported": ["zjzwfw:1", "zjzwfw:2", "zjzwfw:3"],
+            "prompt_values_supported": ["none", "login"],
+            "ui_locales_supported": ["zh-CN"],
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+        }
+        return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
+
+    async def jwks(self, request: Request) -> Response:
+        return JSONResponse(public_jwks(self.key), headers={"Cache-Control": "public, max-age=3600"})
+
+    async def authorize(self, request: Request) -> Response:
+        session = self.sessions.load(request)
+        login: dict[str, str] | None = None
+        if request.method == "GET":
+            params = list(request.query_params.multi_items())
+        else:
+            form = await request.form()
+            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            params = [(k, v) for k, v in items if k not in LOGIN_FIELDS]
+            if any(k in LOGIN_FIELDS for k, _ in items):
+                login = {k: v for k, v in reversed(items) if k in LOGIN_FIELDS}
+        oauth_req = self._oauth_request(request, params)
+
+        if login is not None:
+            return await self._handle_login(session, params, oauth_req, login)
+
+        user, auth_time = self._current_user(session, dict(params))
+        try:
+            grant = await run_in_threadpool(self.server.get_consent_grant, oauth_req, user)
+        except OAuth2Error as error:
+            return self._authorize_error(oauth_req, error)
+        if user is None or grant.prompt in ("login", "select_account"):
+            hint = dict(params).get("login_hint", "")
+            return self._login_page(session, params, username=hint if self.personas.by_username(hint) else "")
+        return await run_in_threadpool(self._issue_code, oauth_req, grant, user, auth_time)
+
+    async def _handle_login(self, session, params, oauth_req, login: dict[str, str]) -> Response:
+        try:
+            grant = await run_in_threadpool(self.server.get_consent_grant, oauth_req, None)
+        except OAuth2Error as error:
+            return self._authorize_error(oauth_req, error)
+        username = login.get("username", "").strip()
+        expected = session.get("csrf")
+        sent = login.get("csrf_token", "")
+        if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), sent.encode()):
+            return self._login_page(session, params, error=MSG_CSRF, username=username, status_code=400)
+        password = login.get("password", "")
+        if not username or not password:
+            return self._login_page(session, params, error=MSG_MISSING, username=username)
+        persona = self.personas.authenticate(username, password)
+        if persona is None:
+            log.info("stand-in IdP: failed login for %r", username[:64])
+            return self._login_page(session, params, error=MSG_BAD_LOGIN, username=username)
+        auth_time = int(time.time())
+        response = await run_in_threadpool(self._issue_code, oauth_req, grant, persona, auth_time)
+        # a fresh session (and CSRF token) after every successful login
+        self.sessions.save(
+            response, {"sub": persona.sub, "auth_time": auth_time, "csrf": secrets.token_urlsafe(32)}
+        )
+        return response
+
+    async def token(self, request: Request) -> Response:
+        form = await request.form()
+        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        oauth_req = self._oauth_request(request, items, items)
+        return await run_in_threadpool(self.server.create_token_response, oauth_req)
+
+    async def userinfo(self, request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "Missing Bearer access token."},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="zjzwfw-stand-in"', "Cache-Control": "no-store"},
+            )
+        found = await run_in_threadpool(self.server.lookup_access_token, token)
+        if found is None:
+            return JSONResponse(
+                {"error": "invalid_token", "error_description": "The access token is invalid or expired."},
+                status_code=401,
+                headers={
+                    "WWW-Authenticate": 'Bearer realm="zjzwfw-stand-in", error="invalid_token"',
+                    "Cache-Control": "no-store",
+                },
+            )
+        persona, scope = found
+        return JSONResponse(persona.claims(scope), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    async def logout(self, request: Request) -> Response:
+        if request.method == "GET":
+            items = list(request.query_params.multi_items())
+        else:
+            form = await request.form()
+            items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        oauth_req = self._oauth_request(request, items)
+        response: Response | None = None
+        problem = None
+        try:
+            end = await run_in_threadpool(self.server.validate_endpoint_request, "end_session", oauth_req)
+            response = self.server.create_endpoint_response("end_session", end)
+        except OAuth2Error as error:
+            log.info("stand-in IdP: logout request not redirected: %s", error)
+            problem = error.description or error.error
+        if response is None:
+            asked = dict(items).get("post_logout_redirect_uri")
+            response = self._html(
+                "auth/idp_logged_out.html",
+                {"redirect_refused": bool(asked), "problem": problem},
+            )
+        self.sessions.clear(response)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def create_provider_app(config: ProviderConfig, session_factory: sessionmaker[Session]) -> Starlette:
+    """The provider as an ASGI app; mount it at the path of ``config.issuer`` (or serve it
+    standalone). Its tables (``idp_auth_code``, ``idp_access_token``) must exist."""
+    idp = StandInProvider(config, session_factory)
+    app = Starlette(
+        routes=[
+            Route("/.well-known/openid-configuration", idp.discovery, methods=["GET"]),
+            Route("/jwks", idp.jwks, methods=["GET"]),
+            Route("/authorize", idp.authorize, methods=["GET", "POST"]),
+            Route("/token", idp.token, methods=["POST"]),
+            Route("/userinfo", idp.userinfo, methods=["GET", "POST"]),
+            Route("/logout", idp.logout, methods=["GET", "POST"]),
+        ]
+    )
+    app.state.idp = idp
+    return app
+
+
+def create_standalone_app(
+    config: ProviderConfig,
+    session_factory: sessionmaker[Session],
+    static_dir: Path = DEFAULT_STATIC_DIR,
+) -> Starlette:
+    """The provider mounted at its issuer path plus ``/static`` (for idp.css)."""
+    provider = create_provider_app(config, session_factory)
+
+    async def index(request: Request) -> Response:
+        return PlainTextResponse(
+            "Stand-in 浙江政务服务网 OpenID provider (test only).\n"
+            f"Discovery: {config.url('/.well-known/openid-configuration')}\n"
+        )
+
+    routes = [Mount("/static", StaticFiles(directory=str(static_dir)), name="static")]
+    if config.base_path:
+        routes += [Route("/", index), Mount(config.base_path, provider)]
+    else:
+        routes += [Route("/", index), Mount("", provider)]
+    app = Starlette(routes=routes)
+    app.state.idp = provider.state.idp
+    return app

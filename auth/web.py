@@ -1,0 +1,161 @@
+"""Portal side of the login: authlib's Starlette OIDC client, callback, logout.
+
+The client is configured by discovery from OIDC_ISSUER (default: the stand-in provider
+mounted at /idp), with state, nonce and PKCE S256. Any provider failure becomes a Chinese
+page that offers to try again; refusals are logged.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+import httpx
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from joserfc.errors import JoseError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from auth.accounts import sign_in
+from auth.claims import ClaimsError, identity_from_claims
+from auth.session import end_session, start_session
+from portal.config import Settings
+from portal.db import transaction
+from portal.web.common import Services, read_form, redirect, render, safe_next, services
+
+log = logging.getLogger("portal.auth")
+PROVIDER = "zjzwfw"
+NEXT_KEY = "login_next"
+ID_TOKEN_KEY = "id_token"
+
+
+def build_oauth(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> OAuth:
+    """The OIDC client. Tests pass an in-process transport; production uses real HTTP."""
+    oauth = OAuth()
+    client_kwargs: dict[str, object] = {
+        "scope": "openid profile phone",
+        "code_challenge_method": "S256",
+        "timeout": 10,
+    }
+    if transport is not None:
+        client_kwargs["transport"] = transport
+    oauth.register(
+        PROVIDER,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret,
+        server_metadata_url=settings.oidc_issuer + "/.well-known/openid-configuration",
+        client_kwargs=client_kwargs,
+    )
+    return oauth
+
+
+def _client(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.oauth.create_client(PROVIDER)
+
+
+def _unreachable(request: Request) -> Response:
+    return render(request, "error.html", {
+        "title": "暂时无法连接政务服务网",
+        "message": "登录服务暂时没有响应，可能是网络不稳定。您填写的内容不会丢失，请稍后再试。",
+        "retry_url": "/login?next=" + safe_next(request.session.get(NEXT_KEY)),
+    }, status_code=503)
+
+
+def _refused(request: Request) -> Response:
+    return render(request, "error.html", {
+        "title": "登录没有成功",
+        "message": "为了您的账户安全，这次登录没有完成。请重新登录一次。",
+        "retry_url": "/login",
+    }, status_code=400)
+
+
+async def login(request: Request) -> Response:
+    request.session[NEXT_KEY] = safe_next(request.query_params.get("next"), "/")
+    redirect_uri = services(request).settings.base_url + "/auth/callback"
+    try:
+        return await _client(request).authorize_redirect(request, redirect_uri)
+    except (httpx.HTTPError, OAuthError, ValueError) as exc:
+        log.warning("identity provider unreachable at login: %s", exc)
+        return _unreachable(request)
+
+
+async def callback(request: Request) -> Response:
+    svc = services(request)
+    if request.query_params.get("error"):
+        log.warning("provider returned error %s", request.query_params.get("error"))
+        return _refused(request)
+    try:
+        token = await _client(request).authorize_access_token(request)
+        claims = token.get("userinfo") or {}
+        identity = identity_from_claims(claims, svc.settings.oidc_issuer)
+    except httpx.HTTPError as exc:
+        log.warning("identity provider unreachable at callback: %s", exc)
+        return _unreachable(request)
+    except (OAuthError, JoseError, ClaimsError, ValueError, KeyError) as exc:
+        log.warning("login refused: %s: %s", type(exc).__name__, exc)
+        return _refused(request)
+    next_url = safe_next(request.session.get(NEXT_KEY), "/")
+    ip = request.client.host if request.client else None
+
+    def persist():  # type: ignore[no-untyped-def]
+        with transaction(svc.db) as session:
+            return sign_in(session, svc.vault, identity, ip)
+
+    user = await run_in_threadpool(persist)
+    start_session(request, user, {ID_TOKEN_KEY: token.get("id_token", "")})
+    if user.is_staff and next_url == "/":
+        next_url = "/admin"
+    return redirect(next_url)
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    id_token = request.session.get(ID_TOKEN_KEY)
+    end_session(request)
+    svc = services(request)
+    try:
+        metadata = await _client(request).load_server_metadata()
+        endpoint = metadata.get("end_session_endpoint")
+    except (httpx.HTTPError, OAuthError, ValueError):
+        endpoint = None
+    if not endpoint:
+        return redirect("/")
+    params = {"post_logout_redirect_uri": svc.settings.base_url + "/", "client_id": svc.settings.oidc_client_id}
+    if id_token:
+        params["id_token_hint"] = id_token
+    return redirect(endpoint + "?" + urlencode(params))
+
+
+def _provider_mount(settings: Settings, svc: Services) -> list[BaseRoute]:
+    """The stand-in 浙江政务服务网 provider, mounted at /idp when no real issuer is configured."""
+    if not settings.embedded_idp:
+        return []
+    from auth.provider.app import create_provider_app
+    from auth.provider.config import DEFAULT_PERSONAS_PATH, ClientConfig, ProviderConfig
+
+    config = ProviderConfig(
+        issuer=settings.oidc_issuer,
+        key_path=settings.var_dir / "idp_signing_key.pem",
+        clients=[ClientConfig(
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret,
+            redirect_uris=[settings.base_url + "/auth/callback"],
+            post_logout_redirect_uris=[settings.base_url + "/"],
+            client_name="身后一件事联办平台",
+        )],
+        personas_path=DEFAULT_PERSONAS_PATH,
+        show_personas=settings.idp_show_personas,
+        session_secret=settings.secret_key + ":idp",
+    )
+    return [Mount("/idp", app=create_provider_app(config, svc.db))]
+
+
+def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
+    svc.extras["oauth"] = build_oauth(settings)
+    return [
+        Route("/login", login),
+        Route("/auth/callback", callback),
+        Route("/logout", logout, methods=["POST"]),
+        *_provider_mount(settings, svc),
+    ]
