@@ -86,8 +86,14 @@ async def callback(request: Request) -> Response:
         log.warning("provider returned error %s", request.query_params.get("error"))
         return _refused(request)
     try:
-        token = await _client(request).authorize_access_token(request)
-        claims = token.get("userinfo") or {}
+        client = _client(request)
+        token = await client.authorize_access_token(request)
+        claims = dict(token.get("userinfo") or {})
+        if "name" not in claims:  # some providers keep profile claims to the userinfo endpoint
+            extra = await client.userinfo(token=token)
+            if extra.get("sub") != claims.get("sub"):
+                raise ClaimsError("userinfo subject differs from the id_token subject")
+            claims.update(extra)
         identity = identity_from_claims(claims, svc.settings.oidc_issuer)
     except httpx.HTTPError as exc:
         log.warning("identity provider unreachable at callback: %s", exc)
