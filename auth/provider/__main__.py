@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from portal.db import Base, make_engine, make_sessionmaker
@@ -41,8 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--personas", type=Path,
                    default=Path(os.environ.get("IDP_PERSONAS_PATH", DEFAULT_PERSONAS_PATH)))
     p.add_argument("--client-id", default=os.environ.get("IDP_CLIENT_ID", "shenhou-portal"))
-    p.add_argument("--client-secret", default=os.environ.get("IDP_CLIENT_SECRET", "dev-only-portal-secret"),
-                   help="[IDP_CLIENT_SECRET]")
+    p.add_argument("--client-secret", default=os.environ.get("IDP_CLIENT_SECRET"),
+                   help="[IDP_CLIENT_SECRET] default: the portal's generated var/oidc_client_secret, "
+                        "so a portal started with OIDC_ISSUER pointing here matches without configuration")
     p.add_argument("--redirect-uri", action="append", dest="redirect_uris",
                    help="repeatable [IDP_REDIRECT_URIS, space-separated]")
     p.add_argument("--post-logout-redirect-uri", action="append", dest="post_logout_redirect_uris",
@@ -55,6 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace):
+    if not args.client_secret:
+        from portal.config import ROOT, _secret_file
+
+        var_dir = Path(os.environ.get("VAR_DIR") or ROOT / "var")
+        args.client_secret = _secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32))
     issuer = args.issuer or f"http://{args.host}:{args.port}"
     redirect_uris = args.redirect_uris or _env_list(
         "IDP_REDIRECT_URIS", ["http://127.0.0.1:8000/auth/callback", "http://localhost:8000/auth/callback"]

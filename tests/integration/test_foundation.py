@@ -81,3 +81,17 @@ def test_healthz_checks_database(client: TestClient) -> None:
 
 def test_models_and_migrations_agree(engine) -> None:  # type: ignore[no-untyped-def]
     check(engine)  # raises if autogenerate would produce a diff
+
+
+def test_server_error_is_a_chinese_page_without_stack_trace(app) -> None:  # type: ignore[no-untyped-def]
+    from starlette.routing import Route
+
+    def boom(request):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    app.router.routes.append(Route("/boom", boom))
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+    assert r.status_code == 500
+    assert "系统暂时出了问题" in r.text
+    assert "secret internals" not in r.text and "Traceback" not in r.text
