@@ -276,6 +276,9 @@ class Receipt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     app_version: Mapped[int] = mapped_column(Integer)
+    # Fingerprint of the family's answers as printed; a receipt stays current until they change
+    # (a department's progress changes the status, not what the family stated).
+    answers_digest: Mapped[str | None] = mapped_column(String(32))
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,421 @@
+"""Receipts (回执): the view-model from the database, verification tokens, and a PDF cache.
+
+* `receipt_view` turns an application's rows into a `pdf.ReceiptView` (labels instead of codes,
+  personal numbers decrypted and paired with their masked form).
+* `current_receipt` issues one `Receipt` per state of the family's answers (`answers_digest`),
+  with an unguessable token for the QR code (`secrets.token_urlsafe(24)`, 192 bits); issuing a
+  new one marks the older ones superseded, so a receipt printed before a correction says so
+  when scanned. Department progress (status, deadlines) does not make a receipt outdated.
+* `get_pdf` renders a copy (family / archive) and caches it.
+
+Cache decision: PDFs are cached **on disk** under ``VAR_DIR/receipts/<application id>/``,
+**encrypted with the vault** (`Vault.seal_bytes`, AES-256-GCM). On disk because the portal
+may run several workers (no state in process memory, DESIGN.md) and a render costs ~0.5 s of
+CPU; encrypted because both copies carry personal data (names, addresses, the archive copy
+full 身份证号 and bank account), which must not lie in clear on disk any more than in the
+database. Decrypting ~350 KB costs about a millisecond. The cache key is (application id,
+version, copy, digest of the view-model): a new application version — or any change of the
+printed values — renders afresh, and older files of that application are removed.
+
+Rendering is CPU-bound: callers run it in a worker thread (the web layer's `page` handlers
+already run in Starlette's thread pool). A per-key lock makes two concurrent requests for the
+same copy in one process render once; across processes the atomic rename makes a duplicate
+render harmless.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import threading
+from dataclasses import asdict, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pdf.receipt import MatterLine, ReceiptView, Recipient, Sensitive
+from portal.crypto import Vault
+from portal.domain.catalogue import default_catalogue
+from portal.domain.idcard import mask_id
+from portal.domain.reference import (
+    APPLICANT_RELATIONS,
+    ASHES_CATEGORIES,
+    PENSION_TYPES,
+    certificate_name,
+    ethnicity_name,
+    label_for,
+)
+from portal.domain.validators import mask_account, mask_name
+from portal.models import Application, DepartmentTask, Receipt, utcnow
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+DECLARATION = (
+    "申请人承诺遵守国家和地方各项殡葬政策规定文明治丧、安置骨灰。已知晓全部告知内容，以上填报信息真实有效，"
+    "并对真实性负责，因申请人虚假填报信息产生的法律纠纷由申请人自行承担。"
+)
+
+# 注1-7 of 附件1 as printed for the family. 注6 (“表格样式供参考，各地可结合本地实际调整完善”) speaks
+# to the localities, not to the family, so it is not printed.
+NOTES: dict[str, str] = {
+    "注1": "请亲属30日内及时办理遗产处理等相关事宜，公安机关将根据《浙江省常住户口登记管理规定》，对死亡公民户口进行注销。",
+    "注2": "人力社保部门从即日起将处理死者相关社保待遇，请亲属先办理参保人未完成的医疗费用报销手续后，再尽快办理丧葬费、抚恤金等相关待遇申领手续。",
+    "注3": "抚恤金领取人必须为亡故人的直系亲属，包括配偶、子女、父母、孙子女、外孙子女等。",
+    "注4": "医保部门在亡故人医疗个人账户清算为负数的情况下，将从养老丧葬、抚恤费直接扣回。",
+    "注5": "民政、退役等部门从即日起将处理属特殊人群死者的相关待遇。",
+    "注7": "本表原件一式两份，一份由丧属保存，一份由乡镇（街道）编号存档，以备查询。网上申请的，本回执即丧属保存联，可扫码核验真伪。",
+}
+
+# Overall application status in words (family-facing). Unknown codes fall back to “办理中”.
+STATUS_WORDS: dict[str, str] = {
+    "draft": "草稿，尚未提交",
+    "submitted": "已提交，等待乡镇（街道）受理",
+    "returned": "已退回，请按要求补正后重新提交",
+    "resubmitted": "已补正，等待乡镇（街道）受理",
+    "accepted": "已受理，各部门办理中",
+    "in_progress": "已受理，各部门办理中",
+    "completed": "全部办结",
+    "done": "全部办结",
+    "refused": "不予受理",
+    "rejected": "不予受理",
+    "withdrawn": "已撤回",
+    "cancelled": "已撤回",
+}
+
+CHANNELS = {"online": "网上申请", "walk_in": "窗口代办", "phone": "电话代办"}
+
+
+def status_words(status: str | None) -> str:
+    return STATUS_WORDS.get(status or "", "办理中")
+
+
+def _local(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:  # SQLite returns naive UTC for timezone-aware columns
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(TZ)
+
+
+def fmt_datetime(dt: datetime | None, *, naive_is_local: bool = False) -> str:
+    """2026年11月22日 14:05 in China time. Naive values are UTC unless `naive_is_local`."""
+    if dt is None:
+        return ""
+    if not (naive_is_local and dt.tzinfo is None):
+        dt = _local(dt)
+    assert dt is not None
+    return f"{dt.year}年{dt.month}月{dt.day}日 {dt:%H:%M}"
+
+
+def fmt_date(d: date | datetime | None) -> str:
+    if d is None:
+        return ""
+    if isinstance(d, datetime):
+        d = _local(d) or d
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _label(options: tuple[tuple[str, str], ...], code: str | None) -> str:
+    if not code:
+        return ""
+    try:
+        return label_for(options, code)
+    except KeyError:
+        return code
+
+
+def _sensitive_id(vault: Vault, sealed: str | None) -> Sensitive:
+    plain = vault.open(sealed) or ""
+    return Sensitive(plain, mask_id(plain) if plain else "")
+
+
+# --- tokens -------------------------------------------------------------------------
+
+
+def current_receipt(session: Session, application: Application, digest: str) -> Receipt:
+    """The receipt for the application's current answers (`digest`), issuing one if needed.
+
+    Issuing marks every earlier receipt of the application superseded. Runs in the caller's
+    transaction; on PostgreSQL the application row is locked so two workers cannot issue two
+    receipts for the same answers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Application.id).where(Application.id == application.id).with_for_update())
+    existing = session.scalar(
+        select(Receipt)
+        .where(Receipt.application_id == application.id, Receipt.answers_digest == digest,
+               Receipt.superseded_at.is_(None))
+        .order_by(Receipt.id)
+        .limit(1)
+    )
+    if existing is not None:
+        return existing
+    session.execute(
+        update(Receipt)
+        .where(Receipt.application_id == application.id, Receipt.superseded_at.is_(None))
+        .values(superseded_at=utcnow())
+    )
+    receipt = Receipt(application_id=application.id, app_version=application.version, answers_digest=digest,
+                      token=secrets.token_urlsafe(24), created_at=utcnow())
+    session.add(receipt)
+    session.flush()
+    return receipt
+
+
+def receipt_for(session: Session, vault: Vault, application: Application, settings: Any) -> Receipt:
+    """The current receipt of an application (issued now if its answers changed since the last)."""
+    return current_receipt(session, application, answers_digest(receipt_view(session, vault, application, settings, token="")))
+
+
+def verify_url(settings: Any, token: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/verify/{token}"
+
+
+# --- the view-model -----------------------------------------------------------------
+
+
+def _deadline_text(task: DepartmentTask | None, days: int) -> str:
+    if task is not None and task.deadline is not None:
+        return fmt_date(task.deadline)
+    if days == 0:
+        return "即办"
+    return f"受理后{days}个工作日内"
+
+
+def receipt_view(session: Session, vault: Vault, application: Application, settings: Any,
+                 *, token: str | None = None) -> ReceiptView:
+    """Build the printable view of a submitted application (raises ValueError for drafts)."""
+    if not application.number or application.deceased is None:
+        raise ValueError("only submitted applications have a receipt")
+    if token is None:
+        token = receipt_for(session, vault, application, settings).token
+    cat = default_catalogue()
+    d = application.deceased
+    parties = {p.role: p for p in application.parties}
+    applicant = parties.get("applicant")
+    recipient_row = parties.get("recipient")
+    tasks = {t.matter_code: t for t in application.tasks}
+
+    try:
+        county = cat.county(application.county_code or d.hukou_county).name
+    except KeyError:
+        county = application.county_code or ""
+    try:
+        hukou_county = cat.county(d.hukou_county).name
+    except KeyError:
+        hukou_county = d.hukou_county
+    try:
+        ethnicity = ethnicity_name(d.ethnicity)
+    except KeyError:
+        ethnicity = d.ethnicity
+
+    matter_codes = [m.matter_code for m in application.matters] or list(tasks)
+    automatic = {m.matter_code for m in application.matters if m.automatic}
+    order = {m.code: i for i, m in enumerate(cat.matters)}
+    lines: list[MatterLine] = []
+    def is_auto(c: str) -> bool:
+        return c in automatic or (c in order and not cat.matter(c).requestable)
+
+    for code in sorted(set(matter_codes), key=lambda c: (is_auto(c), order.get(c, 999))):
+        try:
+            matter = cat.matter(code)
+            name, days = matter.name, matter.time_limit_days
+            dept_code = matter.department
+        except KeyError:
+            name, days, dept_code = code, 0, ""
+        task = tasks.get(code)
+        dept_code = task.department if task is not None else dept_code
+        try:
+            department = cat.department(dept_code).name
+        except KeyError:
+            department = dept_code
+        lines.append(MatterLine(name=name, department=department, deadline=_deadline_text(task, days),
+                                automatic=is_auto(code)))
+
+    codes = set(matter_codes)
+    notes = ["注1"]
+    if codes & {"pension", "medical"}:
+        notes.append("注2")
+    if recipient_row is not None or "pension" in codes:
+        notes.append("注3")
+    if {"pension", "medical"} <= codes:
+        notes.append("注4")
+    if codes & {"veteran", "disability", "assistance"}:
+        notes.append("注5")
+    notes.append("注7")
+
+    recipient = None
+    if recipient_row is not None:
+        account = vault.open(recipient_row.bank_account_enc) or ""
+        recipient = Recipient(
+            name=recipient_row.name,
+            relation=_label(APPLICANT_RELATIONS, recipient_row.relation),
+            id_card=_sensitive_id(vault, recipient_row.id_card_enc),
+            bank_name=recipient_row.bank_name or "",
+            bank_account=Sensitive(account, mask_account(account) if account else ""),
+            needs_review=recipient_row.needs_review,
+        )
+
+    deceased_id = _sensitive_id(vault, d.id_card_enc)
+    cert_no = d.certificate_no or ""
+    # From 2026-07-01 the certificate number is the deceased's 身份证号: mask it like one.
+    cert = Sensitive(cert_no, deceased_id.masked if cert_no and cert_no.upper() == deceased_id.full.upper()
+                     else cert_no)
+    specials = [label for flag, label in ((d.is_veteran, "优抚对象"), (d.has_disability_cert, "持有残疾人证"),
+                                          (d.receives_assistance, "享受低保或特困供养")) if flag]
+    phone = vault.open(applicant.phone_enc) if applicant else None
+    submitted = application.submitted_at or application.created_at
+    return ReceiptView(
+        number=application.number,
+        submitted_at=fmt_datetime(submitted),
+        status=status_words(application.status),
+        county=county,
+        township=application.township or d.hukou_township or "",
+        verify_url=verify_url(settings, token),
+        applicant_name=applicant.name if applicant else "",
+        applicant_phone=phone or "",
+        applicant_id=_sensitive_id(vault, applicant.id_card_enc if applicant else None),
+        applicant_address=(applicant.address or "") if applicant else "",
+        applicant_relation=_label(APPLICANT_RELATIONS, applicant.relation) if applicant else "",
+        recipient=recipient,
+        public_institution=d.pension_type == "public_institution",
+        deceased_name=d.name,
+        gender=d.gender,
+        age=f"{d.age}岁",
+        ethnicity=ethnicity,
+        deceased_id=deceased_id,
+        hukou=" ".join(x for x in (hukou_county, d.hukou_township, d.hukou_address or "") if x),
+        temp_township=d.temp_township or "无",
+        death_time=fmt_datetime(d.death_time, naive_is_local=True),
+        death_cause=d.death_cause,
+        certificate_name=certificate_name(d.certificate_type, d.death_time.date() if d.death_time else None),
+        certificate_no=cert,
+        pension_type=_label(PENSION_TYPES, d.pension_type),
+        special_groups="、".join(specials) or "无",
+        body_at_funeral_home=bool(d.body_at_funeral_home),
+        funeral_home=d.funeral_home or "",
+        pickup_address=d.pickup_address or "",
+        pickup_time=fmt_datetime(d.pickup_time, naive_is_local=True),
+        ashes_category=_label(ASHES_CATEGORIES, d.ashes_category),
+        ashes_place=d.ashes_place,
+        procession_route=d.procession_route or "无",
+        civil_pledge=("已阅读并签署《文明治丧承诺书》" + (f"（{fmt_datetime(d.civil_pledge_at)}）" if d.civil_pledge_at else "")),
+        matters=tuple(lines),
+        declaration=DECLARATION,
+        signed=(f"{applicant.name}（" if applicant else "（")
+        + ("浙江政务服务网实名认证，在线确认）" if application.channel == "online" else "窗口工作人员代办，现场签名为准）"),
+        applied_on=fmt_date(submitted),
+        notes=tuple((n, NOTES[n]) for n in notes),
+        channel=CHANNELS.get(application.channel, ""),
+        generated_at=fmt_datetime(utcnow()),
+    )
+
+
+def _digest(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def view_digest(view: ReceiptView) -> str:
+    """A short fingerprint of every printed value (except the print time)."""
+    data = asdict(view)
+    data.pop("generated_at", None)
+    return _digest(data)
+
+
+def answers_digest(view: ReceiptView) -> str:
+    """A fingerprint of what the family stated: everything but status, deadlines and the print."""
+    data = asdict(view)
+    for key in ("generated_at", "status", "verify_url"):
+        data.pop(key, None)
+    data["matters"] = [(m["name"], m["department"], m["automatic"]) for m in data["matters"]]
+    return _digest(data)
+
+
+# --- the PDF cache ------------------------------------------------------------------
+
+_locks_guard = threading.Lock()
+_locks: dict[tuple[int, str], threading.Lock] = {}
+
+
+def _key_lock(application_id: int, copy: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault((application_id, copy), threading.Lock())
+
+
+def cache_dir(settings: Any, application_id: int) -> Path:
+    return Path(settings.var_dir) / "receipts" / str(int(application_id))
+
+
+def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> bytes:
+    """The PDF bytes of one copy of the current receipt, rendered at most once per version.
+
+    Call from a worker thread (it may render for ~0.5 s). Issues the current receipt token
+    in the caller's transaction.
+    """
+    from pdf.receipt import COPIES, render_receipt
+
+    if copy not in COPIES:
+        raise ValueError(copy)
+    draft = receipt_view(session, vault, application, settings, token="")
+    receipt = current_receipt(session, application, answers_digest(draft))
+    view = replace(draft, verify_url=verify_url(settings, receipt.token))
+    folder = cache_dir(settings, application.id)
+    name = f"v{application.version}-{copy}-{view_digest(view)}.pdf.sealed"
+    path = folder / name
+    with _key_lock(application.id, copy):
+        try:
+            return vault.open_bytes(path.read_bytes())
+        except FileNotFoundError:
+            pass
+        except Exception:  # noqa: BLE001 - a corrupt or foreign cache file is just re-rendered
+            path.unlink(missing_ok=True)
+        pdf = render_receipt(view, copy=copy)  # type: ignore[arg-type]
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_bytes(vault.seal_bytes(pdf))
+        os.replace(tmp, path)
+        for old in folder.glob(f"*-{copy}-*.pdf.sealed"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        return pdf
+
+
+# --- verification -------------------------------------------------------------------
+
+
+def verify(session: Session, vault: Vault, settings: Any, token: str) -> dict[str, Any] | None:
+    """What the public verification page may show for a token, or None if unknown.
+
+    Only: whether it is current, the 编号, the submission date, the deceased's masked name
+    and the overall status in words.
+    """
+    if not token or len(token) > 64:
+        return None
+    receipt = session.scalar(select(Receipt).where(Receipt.token == token))
+    if receipt is None:
+        return None
+    application = session.get(Application, receipt.application_id)
+    if application is None or not application.number:
+        return None
+    now = answers_digest(receipt_view(session, vault, application, settings, token=""))
+    current = receipt.superseded_at is None and receipt.answers_digest == now
+    name = application.deceased.name if application.deceased else ""
+    return {
+        "current": current,
+        "number": application.number,
+        "submitted_on": fmt_date(application.submitted_at or application.created_at),
+        "deceased": mask_name(name) if name else "",
+        "status": status_words(application.status),
+        "issued_on": fmt_date(receipt.created_at),
+    }
+
+
+def download_filename(number: str, copy: str = "family") -> str:
+    stem = "身后一件事回执" if copy == "family" else "身后一件事登记表存档联"
+    return f"{stem}-{number}.pdf"
