@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 
 from portal.db import transaction
 
-from .config import SUPPORTED_SCOPES, ClientConfig, ProviderConfig
+from .config import ClientConfig, ProviderConfig
 from .models import IdpAccessToken, IdpAuthCode, as_utc, sha256_hex, utcnow
 from .personas import Persona, PersonaStore
 
@@ -440,4 +440,4 @@ class ProviderServer(AuthorizationServer):
         return (persona, scope) if persona else None
 
 
-__all__ = ["ProviderServer", "StarletteOAuth2Request", "SUPPORTED_SCOPES"]
+__all__ = ["ProviderServer", "StarletteOAuth2Request", "S256OnlyCodeChallenge"]

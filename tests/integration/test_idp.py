@@ -9,7 +9,7 @@ import secrets
 import stat
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from joserfc import jwt
