@@ -1,0 +1,364 @@
+"""Status machine of applications and department tasks: labels, transitions, overdue rules.
+
+Pure Python (no DB, no web). The database stores the plain status strings; what they mean,
+which moves are allowed, and how each status is said to a family or to staff lives here.
+
+Task statuses (DepartmentTask.status):
+    waiting      not startable yet: the application is not accepted, or an earlier matter
+                 it depends on (e.g. 医保清算 before the 人社 payout, 注2/注4) is not finished
+    pending      startable, nobody has taken it (未开始)
+    in_progress  an officer has taken it (办理中)
+    returned     sent back to the family for correction (需补正)
+    done         finished (已办结)
+    refused      will not be handled, with a reason (不予办理)
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+# --- task statuses -------------------------------------------------------------
+
+WAITING, PENDING, IN_PROGRESS, RETURNED, DONE, REFUSED = (
+    "waiting", "pending", "in_progress", "returned", "done", "refused",
+)
+TASK_STATUSES = (WAITING, PENDING, IN_PROGRESS, RETURNED, DONE, REFUSED)
+FINISHED = frozenset({DONE, REFUSED})
+#: statuses whose deadline clock runs (a returned task waits for the family, a waiting one for others)
+CLOCK_RUNNING = frozenset({PENDING, IN_PROGRESS})
+OPEN = frozenset({WAITING, PENDING, IN_PROGRESS, RETURNED})
+
+# Application statuses (Application.status)
+APP_DRAFT, APP_SUBMITTED, APP_RETURNED, APP_ACCEPTED, APP_COMPLETED = (
+    "draft", "submitted", "returned", "accepted", "completed",
+)
+
+# action -> statuses it may start from, and where it leads
+TASK_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "take": (frozenset({PENDING}), IN_PROGRESS),
+    "complete": (frozenset({PENDING, IN_PROGRESS}), DONE),
+    "refuse": (frozenset({PENDING, IN_PROGRESS}), REFUSED),
+    "return": (frozenset({PENDING, IN_PROGRESS}), RETURNED),
+    "release": (frozenset({WAITING}), PENDING),   # prerequisites finished / application accepted
+    "resume": (frozenset({RETURNED}), PENDING),   # the family fixed what was asked
+}
+
+APP_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({APP_SUBMITTED}), APP_ACCEPTED),
+    "return": (frozenset({APP_SUBMITTED}), APP_RETURNED),
+    "resubmit": (frozenset({APP_RETURNED}), APP_SUBMITTED),
+    "complete": (frozenset({APP_ACCEPTED}), APP_COMPLETED),
+}
+
+
+class TransitionError(ValueError):
+    """An action that the current status does not allow; the message is plain Chinese."""
+
+
+def next_task_status(current: str, action: str) -> str:
+    """Where `action` takes a task in status `current`; TransitionError if not allowed."""
+    sources, target = TASK_TRANSITIONS[action]
+    if current not in sources:
+        raise TransitionError(_why_not(current, action))
+    return target
+
+
+def next_app_status(current: str, action: str) -> str:
+    sources, target = APP_TRANSITIONS[action]
+    if current not in sources:
+        raise TransitionError(f"这份申请现在是“{APP_STAFF_LABELS.get(current, current)}”，不能{APP_ACTION_WORDS[action]}。")
+    return target
+
+
+def task_actions(status: str) -> list[str]:
+    """Officer actions allowed in `status` (for showing only the buttons that work)."""
+    return [a for a in ("take", "complete", "refuse", "return") if status in TASK_TRANSITIONS[a][0]]
+
+
+ACTION_WORDS = {"take": "接办", "complete": "办结", "refuse": "不予办理", "return": "退回补正",
+                "release": "开始办理", "resume": "恢复办理"}
+APP_ACTION_WORDS = {"accept": "受理", "return": "退回", "resubmit": "重新提交", "complete": "办结"}
+
+
+def _why_not(current: str, action: str) -> str:
+    if current == WAITING:
+        return "这个事项还不能开始：要等前面的事项办结（或申请受理）后才能办理。"
+    if current in FINISHED:
+        return f"这个事项已经“{STAFF_LABELS[current]}”，不能再{ACTION_WORDS[action]}。"
+    if current == RETURNED:
+        return "这个事项已退回家属补正，家属重新提交后才能继续办理。"
+    return f"这个事项现在是“{STAFF_LABELS.get(current, current)}”，不能{ACTION_WORDS[action]}。"
+
+
+# --- labels ----------------------------------------------------------------------
+
+FAMILY_LABELS = {
+    WAITING: "暂不能开始",
+    PENDING: "未开始",
+    IN_PROGRESS: "办理中",
+    RETURNED: "需补正",
+    DONE: "已办结",
+    REFUSED: "不予办理",
+}
+STAFF_LABELS = {
+    WAITING: "等待前置事项",
+    PENDING: "待接办",
+    IN_PROGRESS: "办理中",
+    RETURNED: "退回补正中",
+    DONE: "已办结",
+    REFUSED: "不予办理",
+}
+TAG_KINDS = {
+    WAITING: "waiting",
+    PENDING: "pending",
+    IN_PROGRESS: "active",
+    RETURNED: "returned",
+    DONE: "done",
+    REFUSED: "refused",
+}
+APP_FAMILY_LABELS = {
+    APP_DRAFT: "未提交（草稿）",
+    APP_SUBMITTED: "已提交，等待窗口受理",
+    APP_RETURNED: "需要修改后重新提交",
+    APP_ACCEPTED: "已受理，各部门办理中",
+    APP_COMPLETED: "全部办结",
+}
+APP_STAFF_LABELS = {
+    APP_DRAFT: "草稿",
+    APP_SUBMITTED: "待受理",
+    APP_RETURNED: "已退回家属",
+    APP_ACCEPTED: "已受理",
+    APP_COMPLETED: "已办结",
+}
+APP_TAG_KINDS = {
+    APP_DRAFT: "waiting", APP_SUBMITTED: "pending", APP_RETURNED: "returned",
+    APP_ACCEPTED: "active", APP_COMPLETED: "done",
+}
+
+
+@dataclass(frozen=True)
+class TaskLabel:
+    text: str   # the words on the tag
+    kind: str   # css modifier: tag--<kind>
+    detail: str = ""  # a second line: waiting on what, refused why
+
+
+def family_task_label(status: str, *, app_status: str, waiting_on: list[str] | tuple[str, ...] = (),
+                      reason: str | None = None) -> TaskLabel:
+    """The tag a family sees for one matter, in words (never colour alone)."""
+    if status == WAITING:
+        if app_status in (APP_SUBMITTED, APP_RETURNED, APP_DRAFT):
+            return TaskLabel("未开始", "pending", "窗口受理后开始办理")
+        names = "、".join(waiting_on) or "前面的事项"
+        return TaskLabel(f"暂不能开始（等待：{names}）", "waiting", f"{names}办结后自动开始")
+    label = TaskLabel(FAMILY_LABELS[status], TAG_KINDS[status])
+    if status == REFUSED and reason:
+        return TaskLabel(label.text, label.kind, f"原因：{reason}")
+    return label
+
+
+def staff_task_label(status: str, waiting_on: list[str] | tuple[str, ...] = (), *,
+                     app_status: str = APP_ACCEPTED) -> TaskLabel:
+    if status == WAITING and app_status in (APP_SUBMITTED, APP_RETURNED, APP_DRAFT):
+        return TaskLabel("受理后开始", "pending")
+    if status == WAITING and waiting_on:
+        return TaskLabel(f"暂不能开始（等待：{'、'.join(waiting_on)}）", "waiting")
+    return TaskLabel(STAFF_LABELS[status], TAG_KINDS[status])
+
+
+# --- deadlines ---------------------------------------------------------------------
+
+def is_overdue(status: str, deadline: date | None, today: date) -> bool:
+    """Past its deadline while the department's clock runs (未开始 or 办理中)."""
+    return deadline is not None and status in CLOCK_RUNNING and deadline < today
+
+
+def finished_late(status: str, deadline: date | None, finished_on: date | None) -> bool:
+    return status in FINISHED and deadline is not None and finished_on is not None and finished_on > deadline
+
+
+def days_overdue(deadline: date, today: date) -> int:
+    return (today - deadline).days
+
+
+def cn_date(d: date | None) -> str:
+    """2026年11月22日 (no leading zeros), the way dates are said to families."""
+    if d is None:
+        return ""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def cn_date_weekday(d: date | None) -> str:
+    if d is None:
+        return ""
+    return f"{cn_date(d)}（星期{WEEKDAYS[d.weekday()]}）"
+
+
+# --- correction steps ----------------------------------------------------------------
+
+#: steps of the application form a family can be asked to fix (result["correction_step"])
+CORRECTION_STEPS: dict[str, str] = {
+    "deceased": "逝者信息",
+    "certificate": "死亡证明",
+    "funeral": "遗体火化安排",
+    "ashes": "骨灰安放",
+    "matters": "申请办理事项",
+    "recipient": "丧葬费、抚恤金领取人和银行账户",
+    "applicant": "申请人信息",
+}
+
+
+# --- results officers record, per matter -----------------------------------------------------
+
+@dataclass(frozen=True)
+class ResultField:
+    name: str
+    label: str
+    kind: str  # money | money_signed | date
+    hint: str = ""
+
+
+RESULT_FIELDS: dict[str, tuple[ResultField, ...]] = {
+    "medical": (
+        ResultField("settlement_amount", "医保个人账户清算金额（元）", "money_signed",
+                    "余额为正数直接填写；清算为负数（需扣回）的，前面加负号，例如 -320.50。负数将从丧葬费、抚恤金中扣回（注4）。"),
+    ),
+    "hukou": (
+        ResultField("cancelled_on", "户口注销日期", "date"),
+    ),
+    "pension": (
+        ResultField("funeral_grant", "丧葬补助金（元）", "money"),
+        ResultField("lump_sum", "抚恤金（元）", "money"),
+    ),
+}
+
+
+def result_fields(matter_code: str) -> tuple[ResultField, ...]:
+    return RESULT_FIELDS.get(matter_code, ())
+
+
+def parse_money(raw: str | None, *, signed: bool) -> Decimal:
+    """Parse an amount typed by staff ("1,234.5", "-320.50", "１２３"); ValueError in Chinese."""
+    text = (raw or "").strip().replace(",", "").replace("，", "").replace(" ", "").replace("元", "")
+    text = text.translate(str.maketrans("０１２３４５６７８９．－", "0123456789.-"))
+    if not text:
+        raise ValueError("请填写金额，没有的填 0")
+    try:
+        value = Decimal(text)
+    except Exception:  # noqa: BLE001 - decimal raises several types
+        raise ValueError("请填写数字金额，例如 1234.50") from None
+    if not value.is_finite():
+        raise ValueError("请填写数字金额，例如 1234.50")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("金额最多保留两位小数（到分）")
+    if not signed and value < 0:
+        raise ValueError("这个金额不能是负数")
+    if abs(value) >= Decimal("10000000000"):
+        raise ValueError("金额太大了，请检查")
+    return value.quantize(Decimal("0.01"))
+
+
+def medical_deduction(settlement: Decimal | float | None) -> Decimal:
+    """注4: a negative 医保 settlement is deducted from the funeral grant / lump sum."""
+    if settlement is None:
+        return Decimal("0.00")
+    value = Decimal(str(settlement)).quantize(Decimal("0.01"))
+    return -value if value < 0 else Decimal("0.00")
+
+
+def pension_payout(funeral_grant: Decimal, lump_sum: Decimal, settlement: Decimal | float | None) -> dict[str, str]:
+    """The 人社 payout after the 注4 deduction; amounts as strings (JSON-safe, exact)."""
+    deduction = medical_deduction(settlement)
+    gross = funeral_grant + lump_sum
+    net = gross - deduction
+    return {
+        "funeral_grant": str(funeral_grant),
+        "lump_sum": str(lump_sum),
+        "medical_deduction": str(deduction),
+        "still_owed": str(-net if net < 0 else Decimal("0.00")),
+        "net_paid": str(net if net > 0 else Decimal("0.00")),
+    }
+
+
+def yuan(value: Any) -> str:
+    """1234.5 -> "1,234.50 元"; negatives keep their sign."""
+    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    return f"{amount:,} 元"
+
+
+def result_summary(matter_code: str, result: dict[str, Any] | None, amount: Any = None) -> str:
+    """One plain sentence about what a finished matter achieved, for the family and staff."""
+    result = result or {}
+    if matter_code == "hukou" and result.get("cancelled_on"):
+        return f"户口已于{cn_date(date.fromisoformat(result['cancelled_on']))}注销"
+    if matter_code == "medical" and result.get("settlement_amount") is not None:
+        value = Decimal(str(result["settlement_amount"]))
+        if value < 0:
+            return f"医保个人账户已清算，清算为负数 {yuan(value)}，将从丧葬费、抚恤金中扣回（注4）"
+        return f"医保个人账户已清算，余额 {yuan(value)}，依法由继承人领取"
+    if matter_code == "pension" and result.get("funeral_grant") is not None:
+        parts = [f"丧葬补助金 {yuan(result['funeral_grant'])}", f"抚恤金 {yuan(result['lump_sum'])}"]
+        if Decimal(result.get("medical_deduction") or "0") > 0:
+            parts.append(f"扣回医保 {yuan(result['medical_deduction'])}（注4）")
+        parts.append(f"实发 {yuan(result['net_paid'])}")
+        if Decimal(result.get("still_owed") or "0") > 0:
+            parts.append(f"尚欠医保 {yuan(result['still_owed'])}")
+        return "，".join(parts)
+    return ""
+
+
+# --- the family's own deadlines, counted from the date of death ----------------------------------
+
+@dataclass(frozen=True)
+class PersonalDeadline:
+    title: str
+    due: date | None
+    text: str
+    done: bool = False
+
+    def days_left(self, today: date) -> int | None:
+        return None if self.due is None else (self.due - today).days
+
+
+def _add_months(d: date, months: int) -> date:
+    month = d.month - 1 + months
+    year, month = d.year + month // 12, month % 12 + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def personal_deadlines(death_date: date, matters: set[str] | frozenset[str],
+                       finished: set[str] | frozenset[str] = frozenset()) -> list[PersonalDeadline]:
+    """What the family should keep an eye on, with dates (DOMAIN 注1, 注2, 注4, §3 Q15)."""
+    items = [
+        PersonalDeadline(
+            "户口注销", death_date + timedelta(days=30),
+            "按规定应在逝者去世后30日内注销户口（注1）。您已申请的，公安部门会办理，您不用另外跑。"
+            if "hukou" in matters else "按规定应在逝者去世后30日内注销户口（注1），请到户籍所在地派出所办理。",
+            done="hukou" in finished,
+        ),
+    ]
+    if "pension" in matters:
+        next_month = _add_months(death_date.replace(day=1), 1)
+        items.append(PersonalDeadline(
+            "养老金停发", next_month,
+            "养老金从去世的次月起停发；之后多发的钱需要退回，停发由人社部门办理。",
+            done="pension" in finished,
+        ))
+        if "medical" in matters:
+            items.append(PersonalDeadline(
+                "先办医疗费报销", None,
+                "还有医疗费没有报销的，请先办完报销，医保个人账户清算后才发放丧葬费和抚恤金（注2）。",
+                done="medical" in finished,
+            ))
+        items.append(PersonalDeadline(
+            "丧葬补助金、抚恤金申领", _add_months(death_date, 3),
+            "一般在去世后3个月内申领，具体以当地人社部门为准。医保清算为负数的，会从中扣回（注4）。",
+            done="pension" in finished,
+        ))
+    return items

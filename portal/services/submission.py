@@ -1,0 +1,287 @@
+"""Submitting a draft: idempotent, duplicate-deceased check, 编号, the case rows and its tasks.
+
+`submit` runs inside the caller's transaction. The draft is claimed with one conditional
+UPDATE (status 'draft' -> 'submitted'), so a double tap, a refresh or two tabs posting the same
+submit key create one application: on SQLite the second writer waits for the first to commit,
+on PostgreSQL the row lock makes the second UPDATE re-check the status and match nothing.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from portal.crypto import Vault
+from portal.domain.catalogue import Catalogue, default_catalogue
+from portal.domain.idcard import age_at, parse_id
+from portal.domain.workdays import add_working_days
+from portal.models import (
+    Application,
+    ApplicationMatter,
+    Deceased,
+    DepartmentTask,
+    NumberSequence,
+    Party,
+    TaskDependency,
+)
+from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
+from portal.services.events import Actor, record
+from portal.web import apply_steps as steps
+
+# From 2026-07-01 the medical certificate number IS the deceased's 身份证号, which must not be
+# stored in clear; the column then says so in words (the number itself is sealed in id_card_enc).
+CERT_SAME_AS_ID = "同逝者身份证号码"
+
+Outcome = Literal["submitted", "already", "duplicate", "incomplete", "unknown"]
+
+
+@dataclass
+class SubmitResult:
+    outcome: Outcome
+    application: Application | None = None
+    duplicate: Application | None = None
+    step: str | None = None  # first step to finish when incomplete
+
+
+def next_number(session: Session, county_code: str, day: date) -> str:
+    """Next readable 编号 for a county and day, e.g. 330302-20261122-0007.
+
+    One atomic upsert (INSERT .. ON CONFLICT DO UPDATE .. RETURNING) on both SQLite and
+    PostgreSQL, so concurrent submissions never get the same sequence number.
+    """
+    prefix = f"{county_code}-{day:%Y%m%d}"
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(NumberSequence)
+        .values(prefix=prefix, last=1)
+        .on_conflict_do_update(index_elements=[NumberSequence.prefix], set_={"last": NumberSequence.last + 1})
+        .returning(NumberSequence.last)
+    )
+    last = session.execute(stmt).scalar_one()
+    return f"{prefix}-{last:04d}"
+
+
+def _datetime(day: str | None, at: str | None) -> datetime | None:
+    if not day or not at:
+        return None
+    return datetime.combine(date.fromisoformat(day), datetime.strptime(at, "%H:%M").time())
+
+
+def materialize(session: Session, vault: Vault, app: Application, answers: dict[str, Any],
+                applicant: ApplicantFacts, *, pledge_at: datetime | None = None) -> None:
+    """Create or update the Deceased and Party rows from the answers (also used by corrections)."""
+    card = parse_id(answers["d_id"])
+    died = _datetime(answers.get("death_date"), answers.get("death_time"))
+    assert died is not None
+    county, township = answers["d_hukou"].split(":", 1)
+    at_fh = answers.get("body_at_fh") == "yes"
+    fh = answers.get("funeral_home")
+    category = answers["ashes_category"]
+    flags = set(answers.get("flags") or [])
+
+    deceased = app.deceased or session.scalar(select(Deceased).where(Deceased.application_id == app.id))
+    if deceased is None:
+        deceased = Deceased(application_id=app.id)
+        session.add(deceased)
+    deceased.name = answers["d_name"]
+    deceased.id_card_enc = vault.seal(card.number)
+    deceased.id_card_bidx = vault.index(card.number)
+    deceased.gender = card.gender
+    deceased.birth_date = card.birth_date
+    deceased.age = age_at(card.birth_date, died.date())
+    deceased.ethnicity = answers["d_ethnicity"]
+    deceased.hukou_county = county
+    deceased.hukou_township = township
+    deceased.hukou_address = answers.get("d_address") or None
+    deceased.temp_township = answers.get("d_temp") or None
+    deceased.death_time = died
+    deceased.death_cause = answers["death_cause"]
+    deceased.certificate_type = steps.certificate_type(answers)
+    cert_no = str(answers["cert_no"]).upper()
+    deceased.certificate_no = CERT_SAME_AS_ID if cert_no == card.number else cert_no
+    deceased.body_at_funeral_home = at_fh
+    deceased.funeral_home = (answers.get("funeral_home_other") if fh == steps.OTHER else fh) if at_fh else None
+    deceased.pickup_address = None if at_fh else answers.get("pickup_address")
+    deceased.pickup_time = None if at_fh else _datetime(answers.get("pickup_date"), answers.get("pickup_time"))
+    deceased.ashes_category = category
+    deceased.ashes_place = answers[f"ashes_place_{category}"]
+    deceased.procession_route = answers.get("route") or None
+    deceased.pension_type = answers["pension_type"]
+    deceased.is_veteran = "veteran" in flags
+    deceased.has_disability_cert = "disability" in flags
+    deceased.receives_assistance = "assistance" in flags
+    if pledge_at is not None or deceased.civil_pledge_at is None:
+        deceased.civil_pledge_at = pledge_at or datetime.now(timezone.utc)
+
+    parties = {p.role: p for p in session.scalars(select(Party).where(Party.application_id == app.id))}
+    person = parties.get("applicant") or Party(application_id=app.id, role="applicant")
+    person.name = applicant.name
+    person.relation = answers["a_relation"]
+    person.id_card_enc = vault.seal(applicant.id_card)
+    person.id_card_bidx = vault.index(applicant.id_card)
+    person.phone_enc = vault.seal(applicant.phone or answers.get("a_phone"))
+    person.address = answers["a_address"]
+    session.add(person)
+
+    recipient = parties.get("recipient")
+    if steps.wants_pension(answers):
+        recipient = recipient or Party(application_id=app.id, role="recipient")
+        if answers.get("r_who") == "self":
+            recipient.name, recipient.relation, r_id = applicant.name, answers["a_relation"], applicant.id_card
+        else:
+            recipient.name, recipient.relation, r_id = answers["r_name"], answers["r_relation"], answers["r_id"]
+        recipient.id_card_enc = vault.seal(r_id)
+        recipient.id_card_bidx = vault.index(r_id)
+        recipient.bank_name = answers["r_bank"]
+        recipient.bank_account_enc = vault.seal(answers["r_account"])
+        recipient.luhn_warning_confirmed = answers.get("r_account_confirm") == "yes"
+        recipient.needs_review = steps.recipient_review(answers)
+        session.add(recipient)
+    elif recipient is not None:
+        session.delete(recipient)
+
+    app.deceased_bidx = deceased.id_card_bidx
+    app.county_code = county
+    app.township = township
+    app.scenario = answers["scenario"]
+
+
+def _create_tasks(session: Session, app: Application, answers: dict[str, Any], submitted_on: date,
+                  catalogue: Catalogue) -> list[DepartmentTask]:
+    flags = set(answers.get("flags") or [])
+    requested = set(answers.get("matters") or [])
+    matters = catalogue.tasks_for(
+        requested,
+        pension_type=answers["pension_type"],
+        scenario=answers["scenario"],
+        veteran="veteran" in flags,
+        disability="disability" in flags,
+        assistance="assistance" in flags,
+    )
+    county = answers["d_hukou"].split(":", 1)[0]
+    by_code: dict[str, DepartmentTask] = {}
+    for matter in matters:
+        session.add(ApplicationMatter(application_id=app.id, matter_code=matter.code,
+                                      automatic=matter.code not in requested))
+        task = DepartmentTask(
+            application_id=app.id,
+            matter_code=matter.code,
+            department=matter.department,
+            county_code=county,
+            status="waiting",
+            deadline=add_working_days(submitted_on, matter.time_limit_days),
+        )
+        session.add(task)
+        by_code[matter.code] = task
+    session.flush()
+    for code, needs in catalogue.dependencies_among(matters).items():
+        for dep in needs:
+            session.add(TaskDependency(task_id=by_code[code].id, depends_on_id=by_code[dep].id))
+    return list(by_code.values())
+
+
+def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, applicant: ApplicantFacts,
+           actor: Actor, now: datetime | None = None, catalogue: Catalogue | None = None) -> SubmitResult:
+    """Submit the draft identified by `submit_key` for this account, exactly once."""
+    catalogue = catalogue or default_catalogue()
+    app = session.scalar(select(Application).where(Application.submit_key == submit_key))
+    if app is None or app.account_id != account_id:
+        return SubmitResult("unknown")
+    if app.status != "draft":
+        return SubmitResult("already", app)
+
+    draft = read_draft(vault, app)
+    facts = steps.Applicant(applicant.name, applicant.id_card, applicant.phone)
+    local_now = (now.astimezone(steps.CHINA).replace(tzinfo=None) if now and now.tzinfo else now) or steps.china_now()
+    missing = steps.first_invalid(draft.answers, draft.done, facts, now=local_now)
+    if missing is None and draft.answers.get("declaration") != "yes":
+        missing = "check"
+    if missing is not None:
+        return SubmitResult("incomplete", app, step=missing)
+
+    other = active_for_deceased(session, vault, draft.answers["d_id"], exclude_id=app.id)
+    if other is not None:
+        return SubmitResult("duplicate", app, duplicate=other)
+
+    # Claim the draft: only one request can move it out of 'draft'.
+    claimed = session.execute(
+        update(Application)
+        .where(Application.id == app.id, Application.status == "draft")
+        .values(status="submitted", version=Application.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.expire(app)
+        return SubmitResult("already", session.get(Application, app.id))
+    session.refresh(app)
+
+    submitted_at = datetime.now(timezone.utc)
+    county = draft.answers["d_hukou"].split(":", 1)[0]
+    app.number = next_number(session, county, local_now.date())
+    app.submitted_at = submitted_at
+    app.current_step = "check"
+    # Answers stay in the blob (canonical for corrections); add what came from the login.
+    draft.answers["a_name"] = applicant.name
+    write_draft(vault, app, draft)
+    materialize(session, vault, app, draft.answers, applicant)
+    session.flush()
+    tasks = _create_tasks(session, app, draft.answers, local_now.date(), catalogue)
+    record(
+        session, actor, "citizen:application:submit",
+        f"提交了身后一件事联办申请，编号 {app.number}，共 {len(tasks)} 个办理事项",
+        application_id=app.id, public=True,
+        before={"status": "draft"},
+        after={"status": "submitted", "number": app.number, "matters": [t.matter_code for t in tasks]},
+    )
+    return SubmitResult("submitted", app)
+
+
+# The form splits some parts the back office asks for as one (portal.domain.status.CORRECTION_STEPS):
+# 去世时间和原因 are on the death certificate and belong to the deceased's facts.
+CORRECTION_ALIASES: dict[str, frozenset[str]] = {"death": frozenset({"deceased", "certificate"})}
+
+
+def correctable(app: Application, step: str) -> bool:
+    """A submitted application may change `step` when it was sent back for that step.
+
+    Either a department returned one matter naming the step (result["correction_step"]), or the
+    window returned the whole application (status "returned"), which opens every step.
+    """
+    if app.status == "draft" or step == "check":
+        return False
+    if app.status == "returned":
+        return True
+    asked = {step} | CORRECTION_ALIASES.get(step, frozenset())
+    return any(t.status == "returned" and (t.result or {}).get("correction_step") in asked for t in app.tasks)
+
+
+def apply_correction(session: Session, vault: Vault, app: Application, step: steps.Step, values: dict[str, Any],
+                     applicant: ApplicantFacts, actor: Actor) -> None:
+    """Save a corrected step, update the case rows, log it and hand back to the workflow."""
+    draft: Draft = read_draft(vault, app)
+    before_fields = sorted(k for k in step.fields if k in draft.answers)
+    for name in step.fields:
+        draft.answers.pop(name, None)
+    draft.answers.update({k: v for k, v in values.items() if v is not None and v != ""})
+    write_draft(vault, app, draft)
+    materialize(session, vault, app, draft.answers, applicant, pledge_at=None)
+    app.updated_at = datetime.now(timezone.utc)
+    record(session, actor, "citizen:application:correct", f"补正了申请中的“{step.title}”",
+           application_id=app.id, public=True, before={"fields": before_fields},
+           after={"step": step.name})
+    session.flush()
+    try:
+        workflow = importlib.import_module("portal.services.workflow")
+    except ModuleNotFoundError as exc:
+        if exc.name != "portal.services.workflow":
+            raise
+        return
+    resume = getattr(workflow, "resume_after_correction", None)
+    if resume is not None:
+        resume(session, app, actor)

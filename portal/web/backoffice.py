@@ -1,0 +1,395 @@
+"""/admin: the back office. Window clerks accept or return submissions (一窗受理), department
+officers work their queue within the time limit (限时结办), administrators manage staff and watch
+every county's queues and the SMS outbox.
+
+Every action is a plain form POST carrying the version the staff member saw; success redirects
+with a one-line confirmation, a stale version re-shows the page with the latest state and a
+conflict message (409), and nothing is overwritten.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from auth.permissions import ROLE_LABELS, Role, Staff, staff_only
+from portal.config import Settings
+from portal.db import transaction
+from portal.domain import status as st
+from portal.domain.reference import APPLICANT_RELATIONS
+from portal.models import Application, DepartmentTask, StaffMember
+from portal.services import notifications, queues
+from portal.services import workflow as wf
+from portal.web.common import Services, page, redirect, render, services
+
+FLASH_KEY = "bo_flash"
+RELATIONS = dict(APPLICANT_RELATIONS)
+
+
+def relation_label(code: str | None) -> str:
+    return RELATIONS.get(code or "", code or "")
+ANY_STAFF = (Role.WINDOW_CLERK, Role.OFFICER, Role.ADMIN)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _flash(request: Request, text: str) -> None:
+    request.session[FLASH_KEY] = text
+
+
+def _ctx(request: Request, staff: Staff, **extra: Any) -> dict[str, Any]:
+    flash = request.session.pop(FLASH_KEY, None)
+    cat = wf.catalogue()
+    county = ""
+    if staff.county_code:
+        try:
+            county = cat.county(staff.county_code).name
+        except KeyError:
+            county = staff.county_code
+    return {"staff": staff, "flash": flash, "st": st, "role_label": ROLE_LABELS[staff.role],
+            "staff_county": county or "全市", "staff_department": wf.department_name(staff.department),
+            "departments": cat.departments, "counties": cat.counties,
+            "department_options": [(d.code, d.name) for d in cat.departments],
+            "county_options": [(c.code, c.name) for c in cat.counties], "relation_label": relation_label, **extra}
+
+
+def _deliver(request: Request) -> None:
+    """Hand queued texts to the sender (the development sender only records them)."""
+    svc = services(request)
+    sender = svc.extras.setdefault("sms_sender", notifications.DevSender())
+    try:
+        with transaction(svc.db) as session:
+            notifications.deliver(session, sender, svc.vault)
+    except Exception:  # noqa: BLE001 - delivery is retried from the outbox page; the action stands
+        pass
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _form(form: FormData | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (form or {}).items() if isinstance(v, str)}
+
+
+@page
+@staff_only(*ANY_STAFF)
+def home(request: Request, form: FormData | None, staff: Staff) -> Response:
+    """工作台: what is waiting for this staff member, with links to their queues."""
+    to_accept = todo = overdue = 0
+    with services(request).db() as session:
+        if staff.role in (Role.WINDOW_CLERK, Role.ADMIN):
+            to_accept = queues.window_queue(session, staff, limit=1)[1].get("submitted", 0)
+        if staff.role is Role.OFFICER:
+            page_ = queues.officer_queue(session, staff, limit=1)
+            todo, overdue = page_.counts.get("todo") or 0, page_.overdue_total
+    return render(request, "backoffice/home.html",
+                  _ctx(request, staff, to_accept=to_accept, todo=todo, overdue=overdue))
+
+
+# --- window: 一窗受理 ------------------------------------------------------------------------------
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
+def window(request: Request, form: FormData | None, staff: Staff) -> Response:
+    status = request.query_params.get("status") or "submitted"
+    if status not in queues.WINDOW_FILTERS:
+        status = "submitted"
+    q = (request.query_params.get("q") or "").strip()[:40]
+    with services(request).db() as session:
+        rows, counts = queues.window_queue(session, staff, status=status, q=q)
+    return render(request, "backoffice/window.html",
+                  _ctx(request, staff, rows=rows, counts=counts, status=status, q=q, filters=queues.WINDOW_FILTERS))
+
+
+def _application_page(request: Request, staff: Staff, app_id: int, *, status_code: int = 200,
+                      revealed: dict[str, str] | None = None, **extra: Any) -> Response:
+    svc = services(request)
+    with svc.db() as session:
+        app = session.get(Application, app_id)
+        if app is None or app.status == st.APP_DRAFT or not wf.may_view(session, app, staff):
+            raise HTTPException(status_code=404)
+        view = queues.staff_application(session, app, svc.vault, revealed=revealed)
+    ctx = _ctx(request, staff, v=view, app=view.application, channels=wf.CHANNELS,
+               reveal_options=[(p.key, p.label) for p in view.personal],
+               may_accept=staff.may_accept(app.county_code), **extra)
+    ctx.setdefault("errors", {})
+    ctx.setdefault("values", {})
+    return render(request, "backoffice/application.html", ctx, status_code=status_code)
+
+
+@page
+@staff_only(*ANY_STAFF)
+def application_detail(request: Request, form: FormData | None, staff: Staff) -> Response:
+    return _application_page(request, staff, int(request.path_params["app_id"]))
+
+
+def _app_action(request: Request, form: FormData | None, staff: Staff,
+                act: Callable[[Any, int, dict[str, str]], str]) -> Response:
+    app_id = int(request.path_params["app_id"])
+    values = _form(form)
+    svc = services(request)
+    try:
+        with transaction(svc.db) as session:
+            done = act(session, app_id, values)
+    except wf.NotFound:
+        raise HTTPException(status_code=404) from None
+    except wf.Invalid as exc:
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+    except wf.Conflict as exc:
+        return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
+    except wf.WorkflowError as exc:
+        return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
+    _deliver(request)
+    _flash(request, done)
+    return redirect(f"/admin/applications/{app_id}")
+
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
+def accept_post(request: Request, form: FormData | None, staff: Staff) -> Response:
+    def act(session: Any, app_id: int, values: dict[str, str]) -> str:
+        app = wf.accept(session, app_id, values.get("version"), staff, ip=_ip(request))
+        started = sum(1 for t in app.tasks if t.status == st.PENDING)
+        return f"已受理申请 {app.number}：{started} 个事项已推送到各部门，已短信告知家属。"
+
+    return _app_action(request, form, staff, act)
+
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
+def return_post(request: Request, form: FormData | None, staff: Staff) -> Response:
+    def act(session: Any, app_id: int, values: dict[str, str]) -> str:
+        app = wf.return_application(session, app_id, values.get("version"), staff, values.get("reason", ""),
+                                    ip=_ip(request))
+        return f"已将申请 {app.number} 退回家属修改，已短信告知家属。"
+
+    return _app_action(request, form, staff, act)
+
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
+def channel_post(request: Request, form: FormData | None, staff: Staff) -> Response:
+    def act(session: Any, app_id: int, values: dict[str, str]) -> str:
+        app = wf.record_channel(session, app_id, values.get("version"), staff, values.get("channel", ""),
+                                ip=_ip(request))
+        return f"已登记申请 {app.number} 的办理渠道：{wf.CHANNELS[app.channel]}。"
+
+    return _app_action(request, form, staff, act)
+
+
+@page
+@staff_only(*ANY_STAFF)
+def reveal_post(request: Request, form: FormData | None, staff: Staff) -> Response:
+    app_id = int(request.path_params["app_id"])
+    values = _form(form)
+    field_name = values.get("field", "")
+    svc = services(request)
+    try:
+        with transaction(svc.db) as session:
+            value = wf.reveal(session, app_id, staff, field_name, values.get("reason", ""), svc.vault, ip=_ip(request))
+    except wf.NotFound:
+        raise HTTPException(status_code=404) from None
+    except wf.Invalid as exc:
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+    return _application_page(request, staff, app_id, revealed={field_name: value},
+                             flash_now=f"已显示{wf.REVEALABLE[field_name]}，本次查看已记录。")
+
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
+def proxy_page(request: Request, form: FormData | None, staff: Staff) -> Response:
+    return render(request, "backoffice/proxy.html", _ctx(request, staff, channels=wf.CHANNELS))
+
+
+# --- department officers: 限时结办 ----------------------------------------------------------------------
+
+@page
+@staff_only(Role.OFFICER)
+def task_queue(request: Request, form: FormData | None, staff: Staff) -> Response:
+    params = request.query_params
+    status = params.get("status") or "todo"
+    if status not in queues.TASK_FILTERS:
+        status = "todo"
+    overdue_only = params.get("overdue") == "1"
+    q = (params.get("q") or "").strip()[:40]
+    page_no = max(1, _int(params.get("page"), 1))
+    with services(request).db() as session:
+        result = queues.officer_queue(session, staff, status=status, overdue_only=overdue_only, q=q,
+                                      offset=(page_no - 1) * queues.PAGE_SIZE)
+    base = {"status": status, **({"overdue": "1"} if overdue_only else {}), **({"q": q} if q else {})}
+    pages = max(1, -(-result.total // queues.PAGE_SIZE))
+    return render(request, "backoffice/tasks.html", _ctx(
+        request, staff, page=result, status=status, overdue_only=overdue_only, q=q, filters=queues.TASK_FILTERS,
+        page_no=page_no, pages=pages,
+        prev_url=f"?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else None,
+        next_url=f"?{urlencode({**base, 'page': page_no + 1})}" if page_no < pages else None,
+    ))
+
+
+def _task_page(request: Request, staff: Staff, task_id: int, *, status_code: int = 200, **extra: Any) -> Response:
+    with services(request).db() as session:
+        task = session.get(DepartmentTask, task_id)
+        if task is None or not staff.may_work_task(task.department, task.county_code):
+            raise HTTPException(status_code=404)
+        view = queues.staff_task(session, task)
+    ctx = _ctx(request, staff, t=view, task=view.task, app=view.application, steps=st.CORRECTION_STEPS, **extra)
+    ctx.setdefault("errors", {})
+    ctx.setdefault("values", {})
+    ctx.setdefault("open_form", "")
+    return render(request, "backoffice/task.html", ctx, status_code=status_code)
+
+
+@page
+@staff_only(Role.OFFICER)
+def task_detail(request: Request, form: FormData | None, staff: Staff) -> Response:
+    return _task_page(request, staff, int(request.path_params["task_id"]))
+
+
+@page
+@staff_only(Role.OFFICER)
+def task_action(request: Request, form: FormData | None, staff: Staff) -> Response:
+    task_id = int(request.path_params["task_id"])
+    action = request.path_params["action"]
+    values = _form(form)
+    version = values.get("version")
+    svc = services(request)
+    ip = _ip(request)
+    try:
+        with transaction(svc.db) as session:
+            if action == "take":
+                task = wf.take_task(session, task_id, version, staff, ip=ip)
+                done = f"已接办“{wf.matter_name(task.matter_code)}”（{task.application.number}），请在{st.cn_date(task.deadline)}前办结。"
+            elif action == "complete":
+                task = wf.complete_task(session, task_id, version, staff, values, ip=ip)
+                done = f"“{wf.matter_name(task.matter_code)}”（{task.application.number}）已办结，已短信告知家属。"
+            elif action == "refuse":
+                task = wf.refuse_task(session, task_id, version, staff,
+                                      values.get("refuse_reason") or values.get("reason", ""), ip=ip)
+                done = f"“{wf.matter_name(task.matter_code)}”（{task.application.number}）已记为不予办理，已短信告知家属。"
+            elif action == "return":
+                task = wf.return_task(session, task_id, version, staff, values.get("reason", ""),
+                                      values.get("step", ""), ip=ip)
+                done = f"“{wf.matter_name(task.matter_code)}”（{task.application.number}）已退回家属补正，已短信告知家属。"
+            else:
+                raise HTTPException(status_code=404)
+    except wf.NotFound:
+        raise HTTPException(status_code=404) from None
+    except wf.Invalid as exc:
+        errors = exc.errors
+        if action == "refuse":  # the refuse and return forms share a page: distinct field ids
+            errors = {("refuse_reason" if k == "reason" else k): v for k, v in errors.items()}
+        return _task_page(request, staff, task_id, status_code=400, errors=errors, values=values, open_form=action)
+    except wf.WorkflowError as exc:  # Conflict included: the latest state is shown, nothing saved
+        return _task_page(request, staff, task_id, status_code=409, problem=exc.message)
+    _deliver(request)
+    _flash(request, done)
+    return redirect(f"/admin/tasks/{task_id}")
+
+
+# --- administration ------------------------------------------------------------------------------------
+
+@page
+@staff_only(Role.ADMIN)
+def overview_page(request: Request, form: FormData | None, staff: Staff) -> Response:
+    with services(request).db() as session:
+        rows = queues.overview(session)
+    return render(request, "backoffice/overview.html", _ctx(request, staff, rows=rows))
+
+
+def _staff_page(request: Request, staff: Staff, *, status_code: int = 200, **extra: Any) -> Response:
+    from sqlalchemy import select
+
+    with services(request).db() as session:
+        members = list(session.scalars(select(StaffMember).order_by(StaffMember.county_code, StaffMember.role,
+                                                                     StaffMember.department, StaffMember.id)))
+    ctx = _ctx(request, staff, members=members, roles=wf.ROLES, **extra)
+    ctx.setdefault("errors", {})
+    ctx.setdefault("values", {})
+    return render(request, "backoffice/staff.html", ctx, status_code=status_code)
+
+
+@page
+@staff_only(Role.ADMIN)
+def staff_list(request: Request, form: FormData | None, staff: Staff) -> Response:
+    if form is not None:
+        values = _form(form)
+        try:
+            with transaction(services(request).db) as session:
+                member = wf.create_staff(session, wf.StaffForm(
+                    sub=values.get("sub", ""), name=values.get("name", ""), role=values.get("role", ""),
+                    department=values.get("department", ""), county_code=values.get("county_code", "")),
+                    staff, ip=_ip(request))
+                name = member.name
+        except wf.Invalid as exc:
+            return _staff_page(request, staff, status_code=400, errors=exc.errors, values=values)
+        _flash(request, f"已开通工作人员 {name}。对方用政务服务网账号登录后即可使用。")
+        return redirect("/admin/staff")
+    return _staff_page(request, staff)
+
+
+@page
+@staff_only(Role.ADMIN)
+def staff_active(request: Request, form: FormData | None, staff: Staff) -> Response:
+    values = _form(form)
+    active = values.get("active") == "1"
+    try:
+        with transaction(services(request).db) as session:
+            member = wf.set_staff_active(session, int(request.path_params["member_id"]), values.get("version"),
+                                         active, staff, ip=_ip(request))
+            name = member.name
+    except wf.NotFound:
+        raise HTTPException(status_code=404) from None
+    except wf.WorkflowError as exc:
+        return _staff_page(request, staff, status_code=409, problem=exc.message)
+    _flash(request, f"已{'启用' if active else '停用'}工作人员 {name}。")
+    return redirect("/admin/staff")
+
+
+@page
+@staff_only(Role.ADMIN)
+def outbox_page(request: Request, form: FormData | None, staff: Staff) -> Response:
+    svc = services(request)
+    if form is not None:
+        _deliver(request)
+        _flash(request, "已发送待发短信（开发环境：只记录，不真正发送）。")
+        return redirect("/admin/outbox")
+    with svc.db() as session:
+        rows = notifications.outbox(session)
+        items = [{"id": n.id, "application_id": n.application_id, "body": n.body, "status": n.status,
+                  "phone": queues._mask("phone", svc.vault.open(n.phone_enc)),
+                  "created": queues._fmt_time(n.created_at), "sent": queues._fmt_time(n.sent_at)} for n in rows]
+    return render(request, "backoffice/outbox.html", _ctx(request, staff, items=items))
+
+
+def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
+    return [
+        Route("/admin", home, methods=["GET"]),
+        Route("/admin/window", window, methods=["GET"]),
+        Route("/admin/proxy", proxy_page, methods=["GET"]),
+        Route("/admin/applications/{app_id:int}", application_detail, methods=["GET"]),
+        Route("/admin/applications/{app_id:int}/accept", accept_post, methods=["POST"]),
+        Route("/admin/applications/{app_id:int}/return", return_post, methods=["POST"]),
+        Route("/admin/applications/{app_id:int}/channel", channel_post, methods=["POST"]),
+        Route("/admin/applications/{app_id:int}/reveal", reveal_post, methods=["POST"]),
+        Route("/admin/tasks", task_queue, methods=["GET"]),
+        Route("/admin/tasks/{task_id:int}", task_detail, methods=["GET"]),
+        Route("/admin/tasks/{task_id:int}/{action:str}", task_action, methods=["POST"]),
+        Route("/admin/overview", overview_page, methods=["GET"]),
+        Route("/admin/staff", staff_list, methods=["GET", "POST"]),
+        Route("/admin/staff/{member_id:int}/active", staff_active, methods=["POST"]),
+        Route("/admin/outbox", outbox_page, methods=["GET", "POST"]),
+    ]

@@ -1,0 +1,248 @@
+"""Submitting: idempotent, duplicate deceased, drafts across devices, ownership, data at rest, corrections."""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
+
+from portal.models import Application, DepartmentTask, Event, Party
+from tests.helpers import login
+from tests.integration.test_apply_support import (
+    BAD_LUHN_ACCOUNT,
+    DECEASED_ID,
+    DECEASED_ID_X,
+    GOOD_ACCOUNT,
+    RECIPIENT_ID,
+    answer_all,
+    csrf,
+    full_application,
+    post_step,
+    start,
+    submit,
+    submit_key,
+    typical,
+)
+
+
+def _new_client(app) -> TestClient:  # type: ignore[no-untyped-def]
+    return TestClient(app, base_url="http://testserver", follow_redirects=False)
+
+
+def _count(engine: Engine, *where) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return s.scalar(select(func.count()).select_from(Application).where(*where)) or 0
+
+
+# --- idempotent submit ---------------------------------------------------------------------
+
+
+def test_double_submit_creates_one_application(client: TestClient, engine: Engine) -> None:
+    start(client)
+    answer_all(client, typical())
+    key = submit_key(client)
+    first = submit(client, key)
+    second = submit(client, key)  # double tap / refresh
+    assert first.headers["location"] == second.headers["location"]
+    assert _count(engine, Application.status == "submitted") == 1
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(DepartmentTask)) == 5
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.tag == "citizen:application:submit")) == 1
+    # the old check-answers page (another tab) now leads to the confirmation too
+    assert client.get("/apply").status_code == 200  # no open draft any more: the start page
+    assert 'action="/apply/start"' in client.get("/apply").text
+
+
+def test_two_tabs_submitting_at_once_create_one_application(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    start(client)
+    answer_all(client, typical())
+    key = submit_key(client)
+    with _new_client(app) as tab2:
+        login(tab2, "chenjianguo")
+        results: list[str] = []
+
+        def go(c: TestClient) -> None:
+            r = submit(c, key)
+            results.append(r.headers.get("location", str(r.status_code)))
+
+        threads = [threading.Thread(target=go, args=(c,)) for c in (client, tab2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(set(results)) == 1 and results[0].endswith("/done"), results
+    assert _count(engine, Application.status == "submitted") == 1
+
+
+# --- duplicate deceased --------------------------------------------------------------------
+
+
+def test_duplicate_deceased_is_shown_masked(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    full_application(client)
+    with _new_client(app) as other:
+        start(other, "linxiaoyan")
+        answers = typical()
+        post_step(other, "scenario", answers["scenario"])
+        r = post_step(other, "deceased", answers["deceased"])
+        assert r.headers["location"] == "/apply/in-progress"
+        page = other.get("/apply/in-progress").text
+        assert "这位逝者的申请已经在办理中" in page
+        assert "陈*三" in page and "3303**********0010" in page
+        assert DECEASED_ID not in page and "陈建国" not in page
+        assert re.search(r"330302-\d{8}-0001", page)
+
+
+def test_duplicate_detected_at_submit(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    with _new_client(app) as other:
+        start(other, "linxiaoyan")
+        answer_all(other, typical())  # both families fill in at the same time
+        key = submit_key(other)
+        full_application(client)  # the first one submits
+        r = submit(other, key)
+        assert r.status_code == 200 and "这位逝者的申请已经在办理中" in r.text
+    assert _count(engine, Application.status == "submitted") == 1
+    assert _count(engine, Application.status == "draft") == 1  # the second draft is kept, nothing lost
+
+
+def test_completed_application_does_not_block(client: TestClient, engine: Engine) -> None:
+    first = full_application(client)
+    with Session(engine) as s, s.begin():
+        s.get(Application, first).status = "completed"
+    second = full_application(client)
+    assert second != first
+
+
+# --- drafts --------------------------------------------------------------------------------
+
+
+def test_draft_resumes_on_another_device(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    start(client)
+    answers = typical()
+    answer_all(client, answers, until="death")
+    with _new_client(app) as phone:
+        login(phone, "chenjianguo", "/apply")
+        r = phone.get("/apply")
+        assert r.headers["location"] == "/apply/step/death"
+        page = phone.get("/apply/step/deceased").text
+        assert 'value="陈老三"' in page and f'value="{DECEASED_ID}"' in page
+        assert phone.post("/apply/start", data={"csrf_token": csrf(phone)}).headers["location"] == "/apply/step/death"
+        answer_all(phone, {k: v for k, v in answers.items() if k not in ("scenario", "deceased")})
+    # back on the first device: the draft finished on the phone is there
+    assert client.get("/apply").headers["location"] == "/apply/step/check"
+
+
+def test_one_open_draft_per_account(client: TestClient, engine: Engine) -> None:
+    start(client)
+    start(client)
+    assert _count(engine, Application.status == "draft") == 1
+
+
+# --- ownership -----------------------------------------------------------------------------
+
+
+def test_others_get_404(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    app_id = full_application(client)
+    start(client)  # a second draft of chenjianguo
+    answer_all(client, typical(deceased_id=DECEASED_ID_X), until="death")
+    key = submit_key_of_draft(engine)
+    with _new_client(app) as other:
+        login(other, "zhengzhe")
+        assert other.get(f"/apply/{app_id}/done").status_code == 404
+        assert other.get(f"/apply/{app_id}/fix/recipient").status_code == 404
+        r = other.post("/apply/submit", data={"csrf_token": csrf(other), "submit_key": key, "declaration": "yes"})
+        assert r.status_code == 404
+        # their own /apply starts their own draft; they never see chenjianguo's answers
+        start(other, "zhengzhe")
+        assert "陈老三" not in other.get("/apply/step/deceased").text
+    assert client.get(f"/apply/{app_id}/done").status_code == 200
+    assert client.get("/apply/999999/done").status_code == 404
+
+
+def submit_key_of_draft(engine: Engine) -> str:
+    with Session(engine) as s:
+        return s.scalar(select(Application.submit_key).where(Application.status == "draft"))
+
+
+# --- data at rest --------------------------------------------------------------------------
+
+
+def test_database_file_holds_no_personal_numbers_in_clear(client: TestClient, engine: Engine, settings) -> None:  # type: ignore[no-untyped-def]
+    if engine.dialect.name != "sqlite":
+        return
+    start(client)
+    answers = typical(deceased_id=DECEASED_ID_X)
+    answers["recipient"] = {"r_who": "other", "r_name": "陈小红", "r_relation": "child", "r_id": RECIPIENT_ID,
+                            "r_bank": "温州银行", "r_account": BAD_LUHN_ACCOUNT, "r_account_confirm": "yes"}
+    answer_all(client, answers)
+    submit(client)
+    start(client)  # and a draft that holds a bank account
+    draft = typical(deceased_id=DECEASED_ID)
+    answer_all(client, draft)
+    engine.dispose()  # close connections so everything is in the files we read
+    path = Path(engine.url.database)
+    raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    for secret in (DECEASED_ID_X, DECEASED_ID, RECIPIENT_ID, BAD_LUHN_ACCOUNT, GOOD_ACCOUNT,
+                   "33030219620315031X", "19900000001"):
+        assert secret.encode() not in raw, secret
+        assert secret.encode("utf-16-le") not in raw, secret
+    with Session(engine) as s:
+        rec = s.scalar(select(Party).where(Party.role == "recipient"))
+        assert rec.bank_account_enc and rec.bank_account_enc.startswith("v1:")
+
+
+# --- correction mode -----------------------------------------------------------------------
+
+
+def _return_task(engine: Engine, app_id: int, matter: str, step: str) -> None:
+    with Session(engine) as s, s.begin():
+        task = s.scalar(select(DepartmentTask).where(DepartmentTask.application_id == app_id,
+                                                     DepartmentTask.matter_code == matter))
+        task.status = "returned"
+        task.result = {"correction_step": step, "correction_reason": "银行卡号有误"}
+
+
+def test_correction_of_one_step(client: TestClient, engine: Engine) -> None:
+    app_id = full_application(client)
+    assert client.get(f"/apply/{app_id}/fix/recipient").status_code == 404  # nothing returned yet
+    _return_task(engine, app_id, "pension", "recipient")
+    page = client.get(f"/apply/{app_id}/fix/recipient")
+    assert page.status_code == 200 and "提交修改" in page.text and f'href="/my/{app_id}"' in page.text
+    assert GOOD_ACCOUNT in page.text  # the owner sees their answers
+    assert client.get(f"/apply/{app_id}/fix/deceased").status_code == 404  # only the step asked for
+    bad = client.post(f"/apply/{app_id}/fix/recipient",
+                      data={"csrf_token": csrf(client), "r_who": "self", "r_bank": "温州银行", "r_account": "123"})
+    assert bad.status_code == 200 and "<title>错误：" in bad.text
+    with Session(engine) as s:
+        version = s.get(Application, app_id).version
+    r = client.post(f"/apply/{app_id}/fix/recipient",
+                    data={"csrf_token": csrf(client), "r_who": "self", "r_bank": "温州银行",
+                          "r_account": "6217 0012 3456 7893"})
+    assert r.status_code == 303 and r.headers["location"] == f"/my/{app_id}"
+    with Session(engine) as s:
+        app_row = s.get(Application, app_id)
+        assert app_row.version > version
+        rec = s.scalar(select(Party).where(Party.application_id == app_id, Party.role == "recipient"))
+        assert rec.bank_name == "温州银行"
+        assert s.scalar(select(Event).where(Event.tag == "citizen:application:correct")) is not None
+        task = s.scalar(select(DepartmentTask).where(DepartmentTask.application_id == app_id,
+                                                     DepartmentTask.matter_code == "pension"))
+        try:
+            import portal.services.workflow  # noqa: F401
+        except ModuleNotFoundError:
+            return
+        assert task.status != "returned"  # the workflow resumed it
+
+
+def test_death_time_correctable_with_the_certificate(client: TestClient, engine: Engine) -> None:
+    app_id = full_application(client)
+    _return_task(engine, app_id, "certificate", "certificate")
+    assert client.get(f"/apply/{app_id}/fix/death").status_code == 200
+    assert client.get(f"/apply/{app_id}/fix/certificate").status_code == 200
+    # a change that breaks another answer is refused with an explanation
+    r = client.post(f"/apply/{app_id}/fix/certificate",
+                    data={"csrf_token": csrf(client), "cert_no": "330302193805050021"})
+    assert r.status_code == 200 and "不一致" in r.text
