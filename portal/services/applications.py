@@ -66,8 +66,9 @@ def open_draft(session: Session, account_id: int) -> Application | None:
     ).first()
 
 
-def start_draft(session: Session, vault: Vault, account_id: int) -> Application:
-    """Return the open draft, creating it (with its idempotency key) when there is none."""
+def start_draft(session: Session, vault: Vault, account_id: int,
+                prefill: dict[str, Any] | None = None) -> Application:
+    """Return the open draft, creating it (with its idempotency key and any `prefill`) when there is none."""
     existing = open_draft(session, account_id)
     if existing is not None:
         return existing
@@ -77,7 +78,7 @@ def start_draft(session: Session, vault: Vault, account_id: int) -> Application:
         channel="online",
         current_step="scenario",
         submit_key=secrets.token_urlsafe(24),
-        draft_blob=vault.seal_bytes(Draft().to_bytes()),
+        draft_blob=vault.seal_bytes(Draft(answers=dict(prefill or {})).to_bytes()),
     )
     session.add(app)
     session.flush()

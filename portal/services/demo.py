@@ -166,7 +166,7 @@ def _write_answers(vault: Vault, app: Application, spec: DeceasedSpec, cert: str
     """The family's answers as the guided form keeps them, so corrections (/apply/<id>/fix/<step>) work."""
     try:
         from portal.services.applications import Draft, write_draft
-        from portal.web.apply_steps import STEPS
+        from portal.domain.application_form import STEPS
     except ModuleNotFoundError:  # the guided form is not there: rows alone are enough for the back office
         return
     answers = {

@@ -84,6 +84,11 @@ def applicant(application: Application) -> Party | None:
 
 # --- wording (warm and plain; no personal numbers in a text message) ------------------------
 
+def msg_submitted(number: str) -> str:
+    return (f"您好，我们已收到您的身后事联办申请，编号{number}。乡镇（街道）窗口会尽快受理，"
+            "之后各部门分头办理，每一步都会短信告诉您。请节哀，多保重。")
+
+
 def msg_accepted(number: str, first_deadline: str) -> str:
     return (f"您好，您提交的身后事联办申请（编号{number}）已受理。各部门会在承诺时限内办理，"
             f"最早的事项预计{first_deadline}前办好。进度可随时在“我的申请”里查看，不用再跑腿。")

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from pdf.receipt import MatterLine, ReceiptView, Recipient, Sensitive
 from portal.crypto import Vault
+from portal.domain import application_form
 from portal.domain.catalogue import default_catalogue
 from portal.domain.idcard import mask_id
 from portal.domain.reference import (
@@ -55,10 +56,7 @@ from portal.models import Application, DepartmentTask, Receipt, utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
 
-DECLARATION = (
-    "申请人承诺遵守国家和地方各项殡葬政策规定文明治丧、安置骨灰。已知晓全部告知内容，以上填报信息真实有效，"
-    "并对真实性负责，因申请人虚假填报信息产生的法律纠纷由申请人自行承担。"
-)
+DECLARATION = application_form.DECLARATION  # verbatim from the seed, one copy for form and receipt
 
 # 注1-7 of 附件1 as printed for the family. 注6 (“表格样式供参考，各地可结合本地实际调整完善”) speaks
 # to the localities, not to the family, so it is not printed.

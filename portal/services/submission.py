@@ -30,8 +30,9 @@ from portal.models import (
     TaskDependency,
 )
 from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
+from portal.services import notifications
 from portal.services.events import Actor, record
-from portal.web import apply_steps as steps
+from portal.domain import application_form as steps
 
 # From 2026-07-01 the medical certificate number IS the deceased's 身份证号, which must not be
 # stored in clear; the column then says so in words (the number itself is sealed in id_card_enc).
@@ -239,6 +240,8 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
         before={"status": "draft"},
         after={"status": "submitted", "number": app.number, "matters": [t.matter_code for t in tasks]},
     )
+    session.refresh(app, ["parties"])
+    notifications.queue_sms(session, app, notifications.msg_submitted(app.number))
     return SubmitResult("submitted", app)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ from portal.models import Application
 from portal.services import applications as drafts
 from portal.services import submission
 from portal.services.events import Actor, record
-from portal.web import apply_steps as steps
+from portal.domain import application_form as steps
 from portal.web.common import Services, page, redirect, render, services
 
 STATUS_WORDS = {
@@ -206,8 +207,10 @@ def start_page(request: Request, form: FormData | None) -> Response:
     from auth.session import current_user
 
     user = current_user(request)
+    carry = [(k, v) for k in steps.GUIDE_KEYS if (v := request.query_params.get(k))]  # from /policy/guide
     ctx: dict[str, Any] = {"user_state": "anonymous", "matters": default_catalogue().requestable_matters(),
-                           "flags": steps.FLAGS}
+                           "flags": steps.FLAGS, "carry": carry,
+                           "login_next": "/apply" + ("?" + urlencode(carry) if carry else "")}
     if user is not None:
         if user.auth_level < 2:
             ctx["user_state"] = "unverified"
@@ -235,7 +238,8 @@ def start_post(request: Request, form: FormData | None, user: SessionUser) -> Re
     svc = services(request)
     with transaction(svc.db) as session:
         existing = drafts.open_draft(session, user.account_id)
-        app = drafts.start_draft(session, svc.vault, user.account_id)
+        prefill = steps.prefill_from_guide(form) if existing is None and form is not None else None
+        app = drafts.start_draft(session, svc.vault, user.account_id, prefill)
         if existing is None:
             record(session, _actor(request, user), "citizen:application:start", "开始填写一表申请",
                    application_id=app.id)

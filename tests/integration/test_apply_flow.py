@@ -21,7 +21,7 @@ from portal.models import (
     Party,
     TaskDependency,
 )
-from portal.web.apply_steps import DECLARATION
+from portal.domain.application_form import DECLARATION
 from tests.helpers import login
 from tests.integration.test_apply_support import (
     BAD_LUHN_ACCOUNT,

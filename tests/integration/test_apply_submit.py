@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
-from portal.models import Application, DepartmentTask, Event, Party
+from portal.models import Application, DepartmentTask, Event, Notification, Party
 from tests.helpers import login
 from tests.integration.test_apply_support import (
     BAD_LUHN_ACCOUNT,
@@ -52,6 +52,8 @@ def test_double_submit_creates_one_application(client: TestClient, engine: Engin
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(DepartmentTask)) == 5
         assert s.scalar(select(func.count()).select_from(Event).where(Event.tag == "citizen:application:submit")) == 1
+        texts = list(s.scalars(select(Notification)))
+        assert len(texts) == 1 and "已收到您的身后事联办申请" in texts[0].body and texts[0].phone_enc
     # the old check-answers page (another tab) now leads to the confirmation too
     assert client.get("/apply").status_code == 200  # no open draft any more: the start page
     assert 'action="/apply/start"' in client.get("/apply").text

@@ -565,3 +565,36 @@ def recipient_review(answers: Mapping[str, Any]) -> bool:
         return False
     relation = answers.get("a_relation") if answers.get("r_who") == "self" else answers.get("r_relation")
     return recipient_needs_review(str(relation or ""))
+
+
+GUIDE_KEYS = ("scenario", "death_date", "pension_type", "matters", "veteran", "disability", "assistance")
+
+
+def prefill_from_guide(params: Mapping[str, str], *, today: date | None = None) -> dict[str, Any]:
+    """Answers carried over from the policy eligibility guide (/policy/guide → /apply?…).
+
+    Only well-formed values are kept; the family still sees and confirms every screen.
+    """
+    answers: dict[str, Any] = {}
+    code = str(params.get("scenario") or "")
+    if code in {s.code for s in SCENARIOS}:
+        answers["scenario"] = code
+    try:
+        died = date.fromisoformat(str(params.get("death_date") or ""))
+        if died <= (today or datetime.now(CHINA).date()):
+            answers["death_date"] = died.isoformat()
+    except ValueError:
+        pass
+    pension = str(params.get("pension_type") or "")
+    if pension in {c for c, _ in PENSION_TYPES}:
+        answers["pension_type"] = pension
+    flags = [c for c, _, _ in FLAGS if params.get(c) == "1"]
+    if flags:
+        answers["flags"] = flags
+    catalogue = default_catalogue()
+    wanted = [m for m in str(params.get("matters") or "").split(",") if m]
+    matters = [m.code for m in catalogue.requestable_matters()
+               if m.code in wanted and catalogue.blocked_reason(m.code, pension_type=pension or "none") is None]
+    if matters:
+        answers["matters"] = matters
+    return answers

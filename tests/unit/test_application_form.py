@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from portal.web import apply_steps as s
+from portal.domain import application_form as s
 
 DECEASED_ID = "330302194001010010"  # 男, 1940-01-01
 RECIPIENT_ID = "330302196001010044"
