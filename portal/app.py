@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+
+import anyio.to_thread
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -16,6 +19,7 @@ from sqlalchemy.engine import Engine
 from portal.config import Settings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker
+from portal.services.bootstrap import validate_reference_data, warm_up
 from portal.web import site
 from portal.web.common import STATIC_DIR, Services
 from portal.web.security import (
@@ -43,8 +47,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
-    from portal.services.bootstrap import validate_reference_data
-
+    
     validate_reference_data()  # catalogue errors stop start-up with a clear message
 
     routes = _area_routes(settings, svc)
@@ -52,6 +55,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Handlers are short and CPU-bound under the GIL: a few threads serve more than anyio's 40,
+        # which only contend for the interpreter (bench: see docs/decisions.md D1).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        await run_in_threadpool(warm_up, svc.db)
         yield
         if own_engine:
             engine.dispose()

@@ -30,6 +30,7 @@ SETTINGS_DOC: dict[str, str] = {
     "HOST": "Interface uvicorn binds to. Default 127.0.0.1.",
     "PORT": "Port uvicorn listens on. Default 8000.",
     "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
+    "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
 }
 
 
@@ -69,6 +70,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    threads: int = 8
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -98,4 +100,5 @@ class Settings:
             host=env.get("HOST") or "127.0.0.1",
             port=int(env.get("PORT") or 8000),
             workers=int(env.get("WORKERS") or 1),
+            threads=max(1, int(env.get("THREADS") or 8)),
         )
