@@ -31,6 +31,19 @@ class Role(StrEnum):
 
 ROLE_LABELS = {Role.WINDOW_CLERK: "乡镇（街道）窗口人员", Role.OFFICER: "部门经办人", Role.ADMIN: "管理员"}
 
+#: Which full personal numbers (portal.services.workflow.REVEALABLE) a department officer may open
+#: on an application their department has a matter in. Window clerks and admins open any of them
+#: in their county (they check the whole application). Everything else stays masked.
+#: - every department: the deceased's ID (the case itself) and the applicant's ID and phone (the
+#:   person to contact about a correction);
+#: - 人社 (丧葬费、抚恤金 payout) and 医保 (个人账户余额 to the heirs) also the recipient's ID,
+#:   phone and bank account: they pay the money out.
+OFFICER_REVEAL_ALL = frozenset({"deceased_id", "applicant_id", "applicant_phone"})
+OFFICER_REVEAL_BY_DEPARTMENT: dict[str, frozenset[str]] = {
+    "renshe": frozenset({"recipient_id", "recipient_phone", "recipient_account"}),
+    "yibao": frozenset({"recipient_id", "recipient_phone", "recipient_account"}),
+}
+
 
 @dataclass(frozen=True)
 class Staff:
@@ -59,6 +72,19 @@ class Staff:
         if self.role is Role.OFFICER:
             return self.department in departments and self.may_handle_county(county_code)
         return self.may_handle_county(county_code)
+
+    def may_reveal(self, field_name: str, county_code: str | None, departments: set[str]) -> bool:
+        """May this person open the full personal number `field_name` of an application?
+
+        `departments` are those with a matter in the application. The one place this is decided
+        (the reveal service and the 显示完整号码 form both ask here).
+        """
+        if not self.may_view_application(county_code, departments):
+            return False
+        if self.role is Role.OFFICER:
+            allowed = OFFICER_REVEAL_ALL | OFFICER_REVEAL_BY_DEPARTMENT.get(self.department or "", frozenset())
+            return field_name in allowed
+        return self.role in (Role.WINDOW_CLERK, Role.ADMIN)
 
 
 def load_staff(session: Session, sub: str) -> Staff | None:

@@ -213,6 +213,16 @@ CORRECTION_STEPS: dict[str, str] = {
     "applicant": "申请人信息",
 }
 
+#: form steps (portal.domain.application_form.STEPS) that answer a correction asked for under another
+#: code: the form asks the date and cause of death on its own screen ("death"), which the back office
+#: returns as part of 逝者信息 or 死亡证明
+CORRECTION_ALIASES: dict[str, frozenset[str]] = {"death": frozenset({"deceased", "certificate"})}
+
+
+def corrected_steps(form_step: str) -> frozenset[str]:
+    """The correction_step codes a family answers by fixing the form step `form_step`."""
+    return frozenset({form_step}) | CORRECTION_ALIASES.get(form_step, frozenset())
+
 
 # --- results officers record, per matter -----------------------------------------------------
 
@@ -243,25 +253,46 @@ def result_fields(matter_code: str) -> tuple[ResultField, ...]:
     return RESULT_FIELDS.get(matter_code, ())
 
 
+#: every amount an officer types, and every sum the portal computes from them, stays below this
+#: (a 丧葬费/抚恤金 or 医保 settlement is far smaller; two of them still fit DepartmentTask.amount, Numeric(12,2))
+MAX_AMOUNT = Decimal("1000000000")
+TOO_LARGE = "金额太大了（不能超过 999,999,999.99 元），请检查"
+
+
 def parse_money(raw: str | None, *, signed: bool) -> Decimal:
-    """Parse an amount typed by staff ("1,234.5", "-320.50", "１２３"); ValueError in Chinese."""
+    """Parse an amount typed by staff ("1,234.5", "-320.50", "１２３"); ValueError in Chinese.
+
+    Never raises anything but ValueError: huge ("1e30"), non-finite ("NaN", "Infinity") and
+    over-precise values are rejected before any arithmetic that could overflow the context.
+    """
     text = (raw or "").strip().replace(",", "").replace("，", "").replace(" ", "").replace("元", "")
     text = text.translate(str.maketrans("０１２３４５６７８９．－", "0123456789.-"))
     if not text:
         raise ValueError("请填写金额，没有的填 0")
+    if len(text) > 40:
+        raise ValueError(TOO_LARGE)
     try:
         value = Decimal(text)
-    except Exception:  # noqa: BLE001 - decimal raises several types
+    except (ArithmeticError, ValueError):  # decimal.InvalidOperation is an ArithmeticError
         raise ValueError("请填写数字金额，例如 1234.50") from None
     if not value.is_finite():
         raise ValueError("请填写数字金额，例如 1234.50")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("金额最多保留两位小数（到分）")
-    if not signed and value < 0:
+    if not signed and value.is_signed() and value != 0:
         raise ValueError("这个金额不能是负数")
-    if abs(value) >= Decimal("10000000000"):
-        raise ValueError("金额太大了，请检查")
-    return value.quantize(Decimal("0.01"))
+    try:  # copy_abs and comparisons are exact (no context rounding); quantize is safe once small
+        if value.copy_abs() >= MAX_AMOUNT:
+            raise ValueError(TOO_LARGE)
+        cents = value.quantize(Decimal("0.01"))
+    except ArithmeticError:
+        raise ValueError(TOO_LARGE) from None
+    if value != cents:
+        raise ValueError("金额最多保留两位小数（到分）")
+    return cents if cents != 0 else Decimal("0.00")  # no "-0.00"
+
+
+def amount_in_range(value: Decimal) -> bool:
+    """A computed amount (e.g. the 人社 net payout) that can be stored and shown."""
+    return value.is_finite() and value.copy_abs() < MAX_AMOUNT
 
 
 def medical_deduction(settlement: Decimal | float | None) -> Decimal:

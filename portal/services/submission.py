@@ -8,6 +8,7 @@ on PostgreSQL the row lock makes the second UPDATE re-check the status and match
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
@@ -144,13 +145,22 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
         recipient.luhn_warning_confirmed = answers.get("r_account_confirm") == "yes"
         recipient.needs_review = steps.recipient_review(answers)
         session.add(recipient)
-    elif recipient is not None:
+    elif recipient is not None and not _has_pension_task(session, app):
+        # Never drop the person the pension office pays while that matter is still on the case.
         session.delete(recipient)
 
     app.deceased_bidx = deceased.id_card_bidx
     app.county_code = county
     app.township = township
     app.scenario = answers["scenario"]
+
+
+def _has_pension_task(session: Session, app: Application) -> bool:
+    if app.id is None:
+        return False
+    return session.scalar(
+        select(DepartmentTask.id).where(DepartmentTask.application_id == app.id, DepartmentTask.matter_code == "pension")
+    ) is not None
 
 
 def _create_tasks(session: Session, app: Application, answers: dict[str, Any], submitted_on: date,
@@ -264,10 +274,124 @@ def correctable(app: Application, step: str) -> bool:
     return any(t.status == "returned" and (t.result or {}).get("correction_step") in asked for t in app.tasks)
 
 
+# Changes a correction may not make online: the case rows (受理地, the department tasks and the
+# matters) were set up from these answers at submission; the window changes them.
+ASK_THE_WINDOW = "如需更改，请联系乡镇（街道）窗口，或拨打 12345 政务服务热线，工作人员会帮您处理。"
+COUNTY_LOCKED = ("申请提交后，逝者的户籍所在县（市、区）不能在网上修改（同一县（市、区）内的乡镇（街道）可以修改）。"
+                 + ASK_THE_WINDOW)
+MATTERS_LOCKED = ("这样修改会增加或取消部门要办理的事项，申请提交后不能在网上这样修改。您填写的内容已保留。"
+                  + ASK_THE_WINDOW)
+
+
+class CorrectionRefused(ValueError):
+    """A correction would change what the case was set up with (受理地 or the department tasks)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _task_codes(answers: dict[str, Any], catalogue: Catalogue) -> frozenset[str] | None:
+    flags = set(answers.get("flags") or [])
+    try:
+        matters = catalogue.tasks_for(
+            set(answers.get("matters") or []),
+            pension_type=str(answers.get("pension_type") or ""),
+            scenario=str(answers.get("scenario") or ""),
+            veteran="veteran" in flags,
+            disability="disability" in flags,
+            assistance="assistance" in flags,
+        )
+    except (ValueError, KeyError):  # FieldError is a ValueError too
+        return None
+    return frozenset(m.code for m in matters)
+
+
+def correction_conflict(old: dict[str, Any], new: dict[str, Any],
+                        catalogue: Catalogue | None = None) -> CorrectionRefused | None:
+    """Why the corrected answers `new` may not replace `old` online, or None when they may.
+
+    Refused: another 户籍 county (the case's county and every department task belong to it) and
+    any change of the matters, flags, pension type or scenario that changes the set of tasks
+    (or which matters were asked for), so the case rows never drift from the answers.
+    """
+    catalogue = catalogue or default_catalogue()
+    old_county = str(old.get("d_hukou") or "").split(":", 1)[0]
+    new_county = str(new.get("d_hukou") or "").split(":", 1)[0]
+    if old_county and new_county != old_county:
+        return CorrectionRefused("d_hukou", COUNTY_LOCKED)
+    keys = ("matters", "flags", "pension_type", "scenario")
+    if all(old.get(k) == new.get(k) for k in keys):
+        return None
+    before, after = _task_codes(old, catalogue), _task_codes(new, catalogue)
+    same_requested = set(old.get("matters") or []) == set(new.get("matters") or [])
+    if before is not None and before == after and same_requested:
+        return None
+    if old.get("scenario") != new.get("scenario") and all(old.get(k) == new.get(k) for k in keys[:3]):
+        return CorrectionRefused("scenario", MATTERS_LOCKED)
+    field = "pension_type" if old.get("pension_type") != new.get("pension_type") and same_requested \
+        and old.get("flags") == new.get("flags") else "matters"
+    return CorrectionRefused(field, MATTERS_LOCKED)
+
+
+def corrected_answers(answers: dict[str, Any], step: steps.Step, values: dict[str, Any]) -> dict[str, Any]:
+    """The answers as they would be after saving `values` for `step`."""
+    out = {k: v for k, v in answers.items() if k not in step.fields}
+    out.update({k: v for k, v in values.items() if v is not None and v != ""})
+    return out
+
+
+def correction_steps_for(app: Application, step: str) -> list[str | None]:
+    """The back office's step codes (portal.domain.status.CORRECTION_STEPS) a fix of `step` answers.
+
+    None means "every returned matter" (a form step the back office has no code for, e.g. when
+    the window returned the whole application).
+    """
+    codes = _correction_step_codes()
+    if step in codes:
+        return [step]
+    aliases = CORRECTION_ALIASES.get(step, frozenset())
+    if aliases:
+        asked = [(t.result or {}).get("correction_step") for t in sorted(app.tasks, key=lambda t: t.id)
+                 if t.status == "returned"]
+        found = list(dict.fromkeys(code for code in asked if code in aliases))
+        return found or [None if app.status == "returned" else sorted(aliases)[0]]
+    return [None]
+
+
+def _correction_step_codes() -> frozenset[str]:
+    try:
+        from portal.domain.status import CORRECTION_STEPS
+    except ImportError:  # pragma: no cover - the back office module is always there in the app
+        return frozenset({"deceased", "certificate", "funeral", "ashes", "matters", "recipient", "applicant"})
+    return frozenset(CORRECTION_STEPS)
+
+
+def _resume(resume: Any, session: Session, app: Application, actor: Actor, step: str | None) -> None:
+    """Call workflow.resume_after_correction, with step= when that version accepts it."""
+    try:
+        params = inspect.signature(resume).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        params = {}
+    accepts_step = "step" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if accepts_step:
+        resume(session, app, actor, step=step)
+    else:
+        resume(session, app, actor)
+
+
 def apply_correction(session: Session, vault: Vault, app: Application, step: steps.Step, values: dict[str, Any],
                      applicant: ApplicantFacts, actor: Actor) -> None:
-    """Save a corrected step, update the case rows, log it and hand back to the workflow."""
+    """Save a corrected step, update the case rows, log it and hand back to the workflow.
+
+    Raises CorrectionRefused (nothing saved) when the change would move the case to another
+    county or change its department tasks: the window does that.
+    """
     draft: Draft = read_draft(vault, app)
+    conflict = correction_conflict(draft.answers, corrected_answers(draft.answers, step, values))
+    if conflict is not None:
+        raise conflict
     before_fields = sorted(k for k in step.fields if k in draft.answers)
     for name in step.fields:
         draft.answers.pop(name, None)
@@ -287,4 +411,5 @@ def apply_correction(session: Session, vault: Vault, app: Application, step: ste
         return
     resume = getattr(workflow, "resume_after_correction", None)
     if resume is not None:
-        resume(session, app, actor)
+        for code in correction_steps_for(app, step.name):
+            _resume(resume, session, app, actor, code)

@@ -56,6 +56,7 @@ class StaffLike(Protocol):
     def may_work_task(self, department: str, county_code: str) -> bool: ...
     def may_accept(self, county_code: str | None) -> bool: ...
     def may_view_application(self, county_code: str | None, departments: set[str]) -> bool: ...
+    def may_reveal(self, field_name: str, county_code: str | None, departments: set[str]) -> bool: ...
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -336,6 +337,8 @@ def parse_result(session: Session, task: DepartmentTask, fields: Mapping[str, An
     elif task.matter_code == "pension":
         payout = st.pension_payout(values["funeral_grant"], values["lump_sum"],
                                    medical_settlement(session, task.application_id))
+        if not all(st.amount_in_range(Decimal(payout[k])) for k in ("net_paid", "still_owed")):
+            raise Invalid({"lump_sum": "丧葬补助金和抚恤金合计金额太大了（不能超过 999,999,999.99 元），请检查"})
         result.update(payout)
         amount = Decimal(payout["net_paid"])
     return result, amount
@@ -427,8 +430,25 @@ def return_task(session: Session, task_id: int, version: int | str | None, staff
     return task
 
 
+def lock_application(session: Session, application_id: int) -> Application:
+    """Lock the application row until the transaction ends, then re-read it and all its tasks.
+
+    Two officers finishing the last two open matters at the same time would otherwise each see
+    the other's matter still open (READ COMMITTED), and nobody would complete the application or
+    start a dependent matter. Whoever finishes second waits here for the first to commit; the
+    re-read (populate_existing: the identity map keeps stale rows otherwise) then sees both.
+    SELECT ... FOR UPDATE on PostgreSQL; SQLite ignores it and serialises writers anyway.
+    """
+    app = session.scalars(select(Application).where(Application.id == application_id)
+                          .with_for_update().execution_options(populate_existing=True)).one()
+    session.scalars(select(DepartmentTask).where(DepartmentTask.application_id == application_id)
+                    .execution_options(populate_existing=True)).all()
+    return app
+
+
 def _after_finish(session: Session, task: DepartmentTask, actor: Actor) -> None:
     """A task is done or refused: start its dependents, and complete the application if all are."""
+    lock_application(session, task.application_id)
     day = today()
     for dep in dependents(session, task):
         if dep.status == st.WAITING and task.application.status == st.APP_ACCEPTED \
@@ -443,8 +463,14 @@ def _after_finish(session: Session, task: DepartmentTask, actor: Actor) -> None:
     maybe_complete(session, task.application, actor)
 
 
-def maybe_complete(session: Session, app: Application, actor: Actor) -> bool:
-    """The application completes when every task is done or refused; the family is told."""
+def maybe_complete(session: Session, app: Application, actor: Actor, *, locked: bool = True) -> bool:
+    """The application completes when every task is done or refused; the family is told.
+
+    Checks fresh rows under the application's row lock (`lock_application`); pass locked=False
+    only when the caller has not taken it yet.
+    """
+    if not locked:
+        app = lock_application(session, app.id)
     if app.status != st.APP_ACCEPTED or not app.tasks or any(t.status not in st.FINISHED for t in app.tasks):
         return False
     before = app_snapshot(app)
@@ -456,17 +482,26 @@ def maybe_complete(session: Session, app: Application, actor: Actor) -> bool:
     return True
 
 
-def resume_after_correction(session: Session, application: Application, actor: Actor) -> list[DepartmentTask]:
+def resume_after_correction(session: Session, application: Application, actor: Actor,
+                            *, step: str | None = None) -> list[DepartmentTask]:
     """Called after the family fixed the step they were asked to (by the application service).
 
-    Returned tasks go back to 未开始 with a fresh deadline (the clock restarts on the corrected
+    `step` is the form step the family just corrected: only tasks returned for that step (or a
+    correction code it answers, st.corrected_steps, e.g. the form's "death" for 逝者信息/死亡证明)
+    resume; tasks returned for another step stay returned until that one is fixed too.
+    step=None resumes every returned task (the window returned the whole application).
+
+    Resumed tasks go back to 未开始 with a fresh deadline (the clock restarts on the corrected
     material); the others carry on untouched. An application the window returned goes back to
     the window's queue. Returns the tasks that resumed.
     """
     resumed: list[DepartmentTask] = []
     day = today()
+    answered = st.corrected_steps(step) if step is not None else None
     for task in sorted(application.tasks, key=lambda t: t.id):
         if task.status != st.RETURNED:
+            continue
+        if answered is not None and (task.result or {}).get("correction_step") not in answered:
             continue
         before = task_snapshot(task)
         task.status = _transition(task.status, "resume")
@@ -508,6 +543,8 @@ def reveal(session: Session, application_id: int, staff: StaffLike, field_name: 
         raise NotFound()
     if field_name not in REVEALABLE:
         raise Invalid({"field": "请选择要显示的内容"})
+    if not may_reveal(app, staff, field_name):
+        raise NotFound()  # this department has no need for this number (auth.permissions.REVEAL_RULES)
     reason = _clean_text(reason, limit=200)
     if len(reason) < 2:
         raise Invalid({"reason": "请写明查看的原因（例如：核对银行账号）"})
@@ -530,6 +567,17 @@ def reveal(session: Session, application_id: int, staff: StaffLike, field_name: 
 def may_view(session: Session, app: Application, staff: StaffLike) -> bool:
     departments = {t.department for t in app.tasks}
     return staff.may_view_application(app.county_code, departments)
+
+
+def may_reveal(app: Application, staff: StaffLike, field_name: str) -> bool:
+    """May this staff member open this personal number of this application (decided in auth.permissions)."""
+    departments = {t.department for t in app.tasks}
+    return staff.may_reveal(field_name, app.county_code, departments)
+
+
+def revealable(app: Application, staff: StaffLike) -> list[str]:
+    """The REVEALABLE fields this staff member may open on this application (for the form)."""
+    return [name for name in REVEALABLE if may_reveal(app, staff, name)]
 
 
 # --- administration: staff accounts -----------------------------------------------------------

@@ -173,6 +173,8 @@ def _step_context(request: Request, step: steps.Step, answers: dict[str, Any], v
         "errors": errors,
         "derived": steps.derived_facts(merged),
         "applicant": facts,
+        "applicant_id_masked": _masked(facts.id_card, mask_id) or "",
+        "applicant_phone_masked": _masked(facts.phone, mask_phone) or "",
         "caption": "补正申请" if mode == "fix" else _caption(step, answers),
         "action": action,
         "check_url": check_url,
@@ -370,25 +372,37 @@ def in_progress_page(request: Request, form: FormData | None, user: SessionUser)
 def _duplicate_page(request: Request, session: Session, other: Application, user: SessionUser,
                     answers: dict[str, Any]) -> Response:
     deceased_name = other.deceased.name if other.deceased else str(answers.get("d_name") or "")
-    try:
-        county = default_catalogue().county(other.county_code or "").name
-    except KeyError:
-        county = ""
-    info = {
-        "number": other.number,
+    mine = other.account_id == user.account_id
+    info: dict[str, Any] = {
         "deceased_name": mask_name(deceased_name),
         "deceased_id": mask_id(str(answers.get("d_id") or "")),
-        "submitted_on": steps.fmt_date(other.submitted_at.astimezone(steps.CHINA).date()) if other.submitted_at else "",
-        "status": STATUS_WORDS.get(other.status, "办理中"),
-        "county": county,
-        "township": other.township or "",
-        "mine": other.account_id == user.account_id,
-        "id": other.id,
+        "mine": mine,
     }
+    # Someone else's case shows no 编号, date, status or place: only that it is being handled.
+    if mine:
+        try:
+            county = default_catalogue().county(other.county_code or "").name
+        except KeyError:
+            county = ""
+        info.update({
+            "number": other.number,
+            "submitted_on": steps.fmt_date(other.submitted_at.astimezone(steps.CHINA).date())
+            if other.submitted_at else "",
+            "status": STATUS_WORDS.get(other.status, "办理中"),
+            "county": county,
+            "township": other.township or "",
+            "id": other.id,
+        })
     return render(request, "citizen/apply_in_progress.html", {"other": info})
 
 
 # --- check answers and submit --------------------------------------------------------------
+
+
+def _masked(value: Any, mask: Any) -> str | None:
+    """A personal number as shown on screen (masked); None when there is none."""
+    text = "".join(str(value or "").split())
+    return mask(text) if text else None
 
 
 def _summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict[str, Any]]:
@@ -461,8 +475,9 @@ def _summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict
     ]})
     sections.append({"title": "申请人（您）", "rows": [
         row("姓名", facts.name, "", ""),
-        row("身份证号码", facts.id_card, "", ""),
-        row("联系电话", facts.phone or answers.get("a_phone"), "" if facts.phone else "applicant", "a_phone"),
+        row("身份证号码", _masked(facts.id_card, mask_id), "", ""),
+        row("联系电话", _masked(facts.phone or answers.get("a_phone"), mask_phone),
+            "" if facts.phone else "applicant", "a_phone"),
         row("与逝者的关系", lab.get("a_relation"), "applicant", "a_relation"),
         row("联系地址", answers.get("a_address"), "applicant", "a_address"),
     ]})
@@ -472,10 +487,10 @@ def _summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict
         else:
             who = [row("领取人姓名", answers.get("r_name"), "recipient", "r_name"),
                    row("与逝者的关系", lab.get("r_relation"), "recipient", "r_relation"),
-                   row("身份证号码", answers.get("r_id"), "recipient", "r_id")]
+                   row("身份证号码", _masked(answers.get("r_id"), mask_id), "recipient", "r_id")]
         sections.append({"title": "丧葬费和抚恤金领取人", "rows": who + [
             row("开户银行", answers.get("r_bank"), "recipient", "r_bank"),
-            row("银行卡号或账号", answers.get("r_account"), "recipient", "r_account"),
+            row("银行卡号或账号", _masked(answers.get("r_account"), mask_account), "recipient", "r_account"),
         ]})
     return sections
 
@@ -555,6 +570,19 @@ def _owned_or_404(session: Session, app_id: int, user: SessionUser) -> Applicati
         raise _not_found() from None
 
 
+def _matter_or_none(cat: Any, code: str) -> Any:
+    """The catalogue's matter, or None when it was removed since (then the code is shown)."""
+    try:
+        return cat.matter(code)
+    except KeyError:
+        return None
+
+
+def _matter_name(cat: Any, code: str) -> str:
+    matter = _matter_or_none(cat, code)
+    return matter.name if matter else code
+
+
 @page
 @citizen_only
 def done_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
@@ -568,17 +596,21 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
         by_id = {t.id: t for t in app.tasks}
         rows = []
         for task in sorted(app.tasks, key=lambda t: (t.deadline or app.submitted_at.date(), t.id)):
-            matter = cat.matter(task.matter_code)
-            waits = [cat.matter(by_id[d.depends_on_id].matter_code).name for d in task.depends_on
+            matter = _matter_or_none(cat, task.matter_code)
+            waits = [_matter_name(cat, by_id[d.depends_on_id].matter_code) for d in task.depends_on
                      if d.depends_on_id in by_id]
+            try:
+                department = cat.department(task.department).name
+            except KeyError:
+                department = task.department
             rows.append({
-                "matter": matter.name,
-                "summary": matter.summary,
-                "department": cat.department(task.department).name,
+                "matter": matter.name if matter else task.matter_code,
+                "summary": matter.summary if matter else "",
+                "department": department,
                 "deadline": steps.fmt_date(task.deadline) + "前" if task.deadline else "",
-                "same_day": matter.time_limit_days == 0,
+                "same_day": bool(matter) and matter.time_limit_days == 0,
                 "waits": waits,
-                "note": matter.note,
+                "note": matter.note if matter else "",
                 "automatic": any(m.matter_code == task.matter_code and m.automatic for m in app.matters),
             })
         recipient = next((p for p in app.parties if p.role == "recipient"), None)
@@ -618,6 +650,8 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
         ctx = steps.Ctx(answers=answers, applicant=_applicant(facts))
         values, errors = steps.validate(step, posted, ctx)
         if not errors:
+            errors = _fix_refusal(session, svc, app, step, answers, values)
+        if not errors:
             # The change must keep the rest of the application consistent (e.g. a new date of
             # death must still fit the certificate number).
             trial = {k: v for k, v in answers.items() if k not in step.fields} | values
@@ -631,9 +665,30 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
         if errors:
             return render(request, f"citizen/apply_{step.name}.html",
                           _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
-        submission.apply_correction(session, svc.vault, app, step, values, facts, _actor(request, user))
+        try:
+            submission.apply_correction(session, svc.vault, app, step, values, facts, _actor(request, user))
+        except submission.CorrectionRefused as refused:
+            errors = {refused.field if refused.field in step.fields else step.fields[0]: refused.message}
+            return render(request, f"citizen/apply_{step.name}.html",
+                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
         app_id = app.id
     return redirect(f"/my/{app_id}")
+
+
+DUPLICATE_IN_FIX = ("这个身份证号码的逝者已经有一份申请在办理中，同一位逝者只需要申请一次，不能改成这个号码。"
+                    "请核对号码；如有疑问，请联系乡镇（街道）窗口，或拨打 12345 政务服务热线。")
+
+
+def _fix_refusal(session: Session, svc: Services, app: Application, step: steps.Step,
+                 answers: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
+    """Changes a correction may not make online, as field errors (the typed values are kept)."""
+    conflict = submission.correction_conflict(answers, submission.corrected_answers(answers, step, values))
+    if conflict is not None:
+        return {conflict.field if conflict.field in step.fields else step.fields[0]: conflict.message}
+    new_id = values.get("d_id")
+    if new_id and drafts.active_for_deceased(session, svc.vault, str(new_id), exclude_id=app.id) is not None:
+        return {"d_id": DUPLICATE_IN_FIX}
+    return {}
 
 
 def routes(settings: Settings, svc: Services) -> list[Route]:

@@ -95,7 +95,21 @@ def test_duplicate_deceased_is_shown_masked(app, client: TestClient, engine: Eng
         assert "这位逝者的申请已经在办理中" in page
         assert "陈*三" in page and "3303**********0010" in page
         assert DECEASED_ID not in page and "陈建国" not in page
-        assert re.search(r"330302-\d{8}-0001", page)
+        # another family's case: no 编号, submission date, status or township, only how to ask
+        assert not re.search(r"330302-\d{8}-\d{4}", page)
+        assert "提交日期" not in page and "五马街道" not in page and "受理地" not in page
+        assert "已提交，等待" not in page and "/my/" not in page
+        assert "12345" in page and "乡镇（街道）" in page
+
+
+def test_duplicate_page_shows_own_case_in_full(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    full_application(client)
+    start(client)  # the same family starts again for the same person
+    answers = typical()
+    post_step(client, "scenario", answers["scenario"])
+    assert post_step(client, "deceased", answers["deceased"]).headers["location"] == "/apply/in-progress"
+    page = client.get("/apply/in-progress").text
+    assert re.search(r"330302-\d{8}-0001", page) and "五马街道" in page and "查看办理进度" in page
 
 
 def test_duplicate_detected_at_submit(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]

@@ -214,3 +214,40 @@ def test_citizens_and_anonymous_cannot_enter_the_back_office(client, db, vault) 
     login(client, "chenjianguo")
     assert client.get("/admin/tasks").status_code == 403
     assert client.get("/admin/window").status_code == 403
+
+
+def test_huge_amount_is_a_field_error_not_a_crash(client, db, vault) -> None:  # type: ignore[no-untyped-def]
+    app_id = _new(db, vault)
+    _accept(client, db, vault, app_id)
+    med = _task(db, app_id, "medical")
+    login(client, "officer-yibao")
+    page = client.get(f"/admin/tasks/{med.id}")
+    res = client.post(f"/admin/tasks/{med.id}/complete",
+                      data={"csrf_token": csrf_from(page.text), "version": _version(page.text),
+                            "settlement_amount": "1e30"})
+    assert res.status_code == 400 and "金额太大了" in res.text
+    assert _task(db, app_id, "medical").status == "pending"
+
+
+def test_reveal_form_offers_only_what_the_department_may_see(app, client, db, vault) -> None:  # type: ignore[no-untyped-def]
+    from portal.services.demo import DEMO_ACCOUNT
+
+    app_id = _new(db, vault)
+    _accept(client, db, vault, app_id)
+    login(client, "officer-gongan")
+    page = client.get(f"/admin/applications/{app_id}")
+    assert page.status_code == 200
+    assert 'value="applicant_phone"' in page.text and 'value="recipient_account"' not in page.text
+    denied = client.post(f"/admin/applications/{app_id}/reveal",
+                         data={"csrf_token": csrf_from(page.text), "field": "recipient_account", "reason": "核对账号"})
+    assert denied.status_code == 404 and DEMO_ACCOUNT not in denied.text
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as renshe:
+        login(renshe, "officer-renshe")
+        page = renshe.get(f"/admin/applications/{app_id}")
+        assert 'value="recipient_account"' in page.text
+        ok = renshe.post(f"/admin/applications/{app_id}/reveal",
+                         data={"csrf_token": csrf_from(page.text), "field": "recipient_account", "reason": "核对银行账号"})
+        assert ok.status_code == 200 and DEMO_ACCOUNT in ok.text
+    with db() as s:
+        assert list(s.scalars(select(Event.after).where(Event.tag == "staff:pii:reveal"))) == [
+            {"field": "recipient_account", "reason": "核对银行账号"}]

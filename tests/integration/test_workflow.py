@@ -258,3 +258,194 @@ def test_dev_sender_delivers_the_outbox(db, vault) -> None:  # type: ignore[no-u
     assert sender.sent[0][0] == "19900000001"
     with db() as s:
         assert s.scalar(select(func.count()).select_from(Notification).where(Notification.status == "sent")) == 1
+
+
+# --- corrections resume only what the family fixed -------------------------------------------------
+
+def _return(db, app_id: int, code: str, who: str, step: str) -> None:  # type: ignore[no-untyped-def]
+    with transaction(db) as s:
+        t = _tasks(s, app_id)[code]
+        wf.return_task(s, t.id, t.version, staff(s, who), "请补正", step)
+
+
+def test_resume_only_the_tasks_returned_for_the_corrected_step(db, vault) -> None:  # type: ignore[no-untyped-def]
+    app_id = _new(db, vault)
+    _accept(db, app_id)
+    _return(db, app_id, "hukou", "officer-gongan", "certificate")
+    _return(db, app_id, "medical", "officer-yibao", "recipient")
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"), step="certificate")
+        assert [r.matter_code for r in resumed] == ["hukou"]
+    with db() as s:
+        t = _tasks(s, app_id)
+        assert t["hukou"].status == "pending" and t["hukou"].result == {"corrected": "certificate"}
+        assert t["medical"].status == "returned" and t["medical"].result["correction_step"] == "recipient"
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.tag == "citizen:task:resume")) == 1
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        assert wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"), step="applicant") == []
+        resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"), step="recipient")
+        assert [r.matter_code for r in resumed] == ["medical"]
+
+
+def test_resume_accepts_the_form_step_that_answers_a_correction(db, vault) -> None:  # type: ignore[no-untyped-def]
+    """The form asks the date of death on its own screen ("death"); it answers 逝者信息 and 死亡证明."""
+    assert st.corrected_steps("death") == {"death", "deceased", "certificate"}
+    assert st.corrected_steps("recipient") == {"recipient"}
+    app_id = _new(db, vault)
+    _accept(db, app_id)
+    _return(db, app_id, "hukou", "officer-gongan", "deceased")
+    _return(db, app_id, "medical", "officer-yibao", "recipient")
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"), step="death")
+        assert [r.matter_code for r in resumed] == ["hukou"]
+    with db() as s:
+        assert _tasks(s, app_id)["medical"].status == "returned"
+
+
+def test_resume_without_a_step_resumes_every_returned_task(db, vault) -> None:  # type: ignore[no-untyped-def]
+    app_id = _new(db, vault)
+    _accept(db, app_id)
+    _return(db, app_id, "hukou", "officer-gongan", "certificate")
+    _return(db, app_id, "medical", "officer-yibao", "recipient")
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"))
+        assert sorted(r.matter_code for r in resumed) == ["hukou", "medical"]
+
+
+# --- completion when the last two matters finish at the same time ------------------------------------
+
+def test_finishing_locks_the_application_and_reads_fresh_tasks(db, vault) -> None:  # type: ignore[no-untyped-def]
+    """The second officer's session still holds the first one's task as open (loaded earlier);
+    the completion check must re-read it under the application's row lock."""
+    from sqlalchemy import event
+
+    app_id = _new(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
+    _accept(db, app_id)
+    s1, s2 = db(), db()
+    locks: list[str] = []
+
+    def watch(state) -> None:  # type: ignore[no-untyped-def]
+        if state.is_select and getattr(state.statement, "_for_update_arg", None) is not None:
+            locks.append(str(state.statement.get_final_froms()[0]))
+
+    event.listen(s2, "do_orm_execute", watch)
+    try:
+        s1.begin(); s2.begin()
+        t1 = _tasks(s1, app_id)
+        t2 = _tasks(s2, app_id)
+        assert {t.status for t in s2.get(Application, app_id).tasks} == {"pending"}  # s2 now holds both as open
+        wf.complete_task(s1, t1["hukou"].id, t1["hukou"].version, staff(s1, "officer-gongan"),
+                         {"cancelled_on": wf.today().isoformat()})
+        s1.commit()
+        wf.complete_task(s2, t2["cremation"].id, t2["cremation"].version, staff(s2, "officer-binyiguan"), {})
+        s2.commit()
+        assert locks == ["application"]
+    finally:
+        s1.close(); s2.close()
+    with db() as s:
+        app = s.get(Application, app_id)
+        assert app.status == "completed"
+        assert s.scalar(select(func.count()).select_from(Event).where(
+            Event.application_id == app_id, Event.tag == "system:application:complete")) == 1
+
+
+def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, vault, engine) -> None:  # type: ignore[no-untyped-def]
+    """Two officers at once (PostgreSQL READ COMMITTED): the second waits for the first's lock."""
+    import threading
+    import time
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (SQLite serialises writers)")
+    app_id = _new(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
+    _accept(db, app_id)
+    s1, s2 = db(), db()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with s2.begin():
+                t = _tasks(s2, app_id)["cremation"]
+                wf.complete_task(s2, t.id, t.version, staff(s2, "officer-binyiguan"), {})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    try:
+        s1.begin()
+        t = _tasks(s1, app_id)["hukou"]
+        wf.complete_task(s1, t.id, t.version, staff(s1, "officer-gongan"), {"cancelled_on": wf.today().isoformat()})
+        assert s1.get(Application, app_id).status == "accepted"  # 殡仪馆 not finished yet, as s1 sees it
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.5)
+        assert other.is_alive()  # blocked on the application's row lock held by s1
+        s1.commit()
+        other.join(10)
+        assert not other.is_alive() and not errors, errors
+    finally:
+        s1.close(); s2.close()
+    with db() as s:
+        assert s.get(Application, app_id).status == "completed"
+
+
+# --- amounts --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", ["1e30", "1E+999999999999999999", "NaN", "Infinity", "10000000000", "1000000000"])
+def test_huge_or_non_finite_amounts_are_a_field_error(db, vault, raw: str) -> None:  # type: ignore[no-untyped-def]
+    app_id = _new(db, vault)
+    _accept(db, app_id)
+    with transaction(db) as s:
+        med = _tasks(s, app_id)["medical"]
+        with pytest.raises(wf.Invalid) as err:
+            wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": raw})
+        assert err.value.errors["settlement_amount"].startswith("医保个人账户清算金额（元）：")
+
+
+def test_pension_total_must_stay_in_range(db, vault) -> None:  # type: ignore[no-untyped-def]
+    app_id = _new(db, vault)
+    _accept(db, app_id)
+    with transaction(db) as s:
+        med = _tasks(s, app_id)["medical"]
+        wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": "0"})
+    with transaction(db) as s:
+        pension = _tasks(s, app_id)["pension"]
+        with pytest.raises(wf.Invalid) as err:
+            wf.complete_task(s, pension.id, pension.version, staff(s, "officer-renshe"),
+                             {"funeral_grant": "999999999.99", "lump_sum": "999999999.99"})
+        assert "合计金额太大" in err.value.errors["lump_sum"]
+    with transaction(db) as s:
+        pension = _tasks(s, app_id)["pension"]
+        wf.complete_task(s, pension.id, pension.version, staff(s, "officer-renshe"),
+                         {"funeral_grant": "500000000", "lump_sum": "499999999.99"})
+    with db() as s:
+        assert Decimal(str(_tasks(s, app_id)["pension"].amount)) == Decimal("999999999.99")
+
+
+# --- personal numbers: each department sees only what it needs ----------------------------------------
+
+def test_reveal_is_limited_per_department(db, vault) -> None:  # type: ignore[no-untyped-def]
+    from portal.services.demo import DEMO_ACCOUNT
+
+    app_id = _new(db, vault)
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        clerk, admin = staff(s, "clerk"), staff(s, "admin")
+        gongan, renshe, yibao = staff(s, "officer-gongan"), staff(s, "officer-renshe"), staff(s, "officer-yibao")
+        everything = list(wf.REVEALABLE)
+        assert wf.revealable(app, clerk) == everything and wf.revealable(app, admin) == everything
+        assert wf.revealable(app, gongan) == ["deceased_id", "applicant_id", "applicant_phone"]
+        assert wf.revealable(app, renshe) == everything and wf.revealable(app, yibao) == everything
+        assert wf.revealable(app, staff(s, "officer-canlian")) == []  # no matter in this application
+        assert wf.reveal(s, app_id, gongan, "deceased_id", "核对户籍", vault)
+        assert wf.reveal(s, app_id, gongan, "applicant_phone", "联系家属", vault) == "19900000001"
+        for field_name in ("recipient_id", "recipient_phone", "recipient_account"):
+            with pytest.raises(wf.NotFound):
+                wf.reveal(s, app_id, gongan, field_name, "核对账号", vault)
+        assert wf.reveal(s, app_id, renshe, "recipient_account", "核对银行账号", vault) == DEMO_ACCOUNT
+        assert wf.reveal(s, app_id, clerk, "recipient_account", "核对银行账号", vault) == DEMO_ACCOUNT
+    with db() as s:
+        fields = [e.after["field"] for e in s.scalars(select(Event).where(Event.tag == "staff:pii:reveal").order_by(Event.id))]
+        assert fields == ["deceased_id", "applicant_phone", "recipient_account", "recipient_account"]

@@ -94,3 +94,26 @@ def test_dates_in_words() -> None:
     assert st.cn_date(date(2026, 11, 3)) == "2026年11月3日"
     assert st.cn_date_weekday(date(2026, 11, 23)) == "2026年11月23日（星期一）"
     assert set(st.CORRECTION_STEPS) == {"deceased", "certificate", "funeral", "ashes", "matters", "recipient", "applicant"}
+
+
+@pytest.mark.parametrize("raw", ["1e30", "-1e30", "1E+999999999999999999", "9" * 60, "1000000000", "-1000000000"])
+def test_money_parsing_rejects_huge_amounts_with_a_value_error(raw: str) -> None:
+    for signed in (True, False):
+        with pytest.raises(ValueError, match="金额太大了|不能是负数"):
+            st.parse_money(raw, signed=signed)
+
+
+@pytest.mark.parametrize("raw", ["NaN", "sNaN", "Infinity", "-inf", "1e", "--1"])
+def test_money_parsing_rejects_non_numbers(raw: str) -> None:
+    with pytest.raises(ValueError, match="请填写数字金额"):
+        st.parse_money(raw, signed=True)
+
+
+def test_money_parsing_edges() -> None:
+    assert st.parse_money("999999999.99", signed=False) == Decimal("999999999.99")
+    assert st.parse_money("-999999999.99", signed=True) == Decimal("-999999999.99")
+    assert str(st.parse_money("-0", signed=False)) == "0.00"
+    with pytest.raises(ValueError, match="两位小数"):
+        st.parse_money("1e-999999999999", signed=False)
+    assert st.amount_in_range(Decimal("999999999.99")) and not st.amount_in_range(Decimal("1e9"))
+    assert not st.amount_in_range(Decimal("NaN"))
