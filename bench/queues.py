@@ -37,7 +37,6 @@ def populate(database_url: str, pii_key: bytes, n: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     vault = Vault(pii_key)
     sealed_id, sealed_phone = vault.seal("330302194001010010"), vault.seal("19900000009")
-    today = date.today()
     now = datetime.now(timezone.utc)
     engine = make_engine(database_url)
     with transaction(make_sessionmaker(engine)) as s:

@@ -106,7 +106,6 @@ def officer_queue(session: Session, staff: StaffLike, *, status: str = "todo", o
     """
     on = on or today()
     status = status if status in TASK_FILTERS else "todo"
-    statuses = TASK_FILTERS[status][1]
     scope = [DepartmentTask.department == (staff.department or "")]
     if staff.county_code:
         scope.append(DepartmentTask.county_code == staff.county_code)

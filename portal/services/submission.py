@@ -7,8 +7,6 @@ on PostgreSQL the row lock makes the second UPDATE re-check the status and match
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
@@ -31,7 +29,8 @@ from portal.models import (
     TaskDependency,
 )
 from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
-from portal.services import notifications
+from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
+from portal.services import notifications, workflow
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
 
@@ -257,7 +256,6 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
 
 # The form splits some parts the back office asks for as one (portal.domain.status.CORRECTION_STEPS):
 # 去世时间和原因 are on the death certificate and belong to the deceased's facts.
-CORRECTION_ALIASES: dict[str, frozenset[str]] = {"death": frozenset({"deceased", "certificate"})}
 
 
 def correctable(app: Application, step: str) -> bool:
@@ -270,7 +268,7 @@ def correctable(app: Application, step: str) -> bool:
         return False
     if app.status == "returned":
         return True
-    asked = {step} | CORRECTION_ALIASES.get(step, frozenset())
+    asked = corrected_steps(step)
     return any(t.status == "returned" and (t.result or {}).get("correction_step") in asked for t in app.tasks)
 
 
@@ -361,24 +359,7 @@ def correction_steps_for(app: Application, step: str) -> list[str | None]:
 
 
 def _correction_step_codes() -> frozenset[str]:
-    try:
-        from portal.domain.status import CORRECTION_STEPS
-    except ImportError:  # pragma: no cover - the back office module is always there in the app
-        return frozenset({"deceased", "certificate", "funeral", "ashes", "matters", "recipient", "applicant"})
     return frozenset(CORRECTION_STEPS)
-
-
-def _resume(resume: Any, session: Session, app: Application, actor: Actor, step: str | None) -> None:
-    """Call workflow.resume_after_correction, with step= when that version accepts it."""
-    try:
-        params = inspect.signature(resume).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        params = {}
-    accepts_step = "step" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    if accepts_step:
-        resume(session, app, actor, step=step)
-    else:
-        resume(session, app, actor)
 
 
 def apply_correction(session: Session, vault: Vault, app: Application, step: steps.Step, values: dict[str, Any],
@@ -403,13 +384,5 @@ def apply_correction(session: Session, vault: Vault, app: Application, step: ste
            application_id=app.id, public=True, before={"fields": before_fields},
            after={"step": step.name})
     session.flush()
-    try:
-        workflow = importlib.import_module("portal.services.workflow")
-    except ModuleNotFoundError as exc:
-        if exc.name != "portal.services.workflow":
-            raise
-        return
-    resume = getattr(workflow, "resume_after_correction", None)
-    if resume is not None:
-        for code in correction_steps_for(app, step.name):
-            _resume(resume, session, app, actor, code)
+    for code in correction_steps_for(app, step.name):
+        workflow.resume_after_correction(session, app, actor, step=code)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from auth.permissions import Staff, load_staff
 from portal.crypto import Vault
-from portal.models import Application
+from portal.db import transaction
+from portal.models import Application, DepartmentTask
 from portal.services.demo import DEMO_CITIZENS, DeceasedSpec, build_submitted, ensure_account, make_id
 
 CITIZENS = {"chenjianguo": "zj-u-0001", "linxiaoyan": "zj-u-0002", "zhengzhe": "zj-u-0004"}
@@ -41,3 +43,14 @@ def staff(session: Session, username: str) -> Staff:
     member = load_staff(session, STAFF[username])
     assert member is not None, username
     return member
+
+
+def new_application(db: sessionmaker[Session], vault: Vault, **kw: object) -> int:
+    """A submitted application in its own transaction; returns its id."""
+    with transaction(db) as s:
+        return submitted_application(s, vault, **kw).id  # type: ignore[arg-type]
+
+
+def tasks_by_matter(session: Session, app_id: int) -> dict[str, DepartmentTask]:
+    return {t.matter_code: t for t in session.scalars(
+        select(DepartmentTask).where(DepartmentTask.application_id == app_id))}

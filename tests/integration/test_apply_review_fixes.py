@@ -164,22 +164,6 @@ def test_resume_is_told_which_step_was_fixed(client: TestClient, engine: Engine,
     assert r.status_code == 303 and calls == [{"step": "certificate"}]
 
 
-def test_resume_without_the_step_keyword_still_works(client: TestClient, engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import portal.services.workflow as workflow
-
-    calls: list[int] = []
-
-    def resume(session, application, actor):  # type: ignore[no-untyped-def]
-        calls.append(application.id)
-        return []
-
-    monkeypatch.setattr(workflow, "resume_after_correction", resume)
-    app_id = full_application(client)
-    _return(engine, app_id, "pension", "recipient")
-    assert _fix(client, app_id, "recipient", typical()["recipient"]).status_code == 303
-    assert calls == [app_id]
-
-
 # --- 3. fix mode cannot turn the case into a duplicate of another family's -----------------------
 
 

@@ -3,31 +3,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from portal.crypto import Vault
-from portal.db import make_sessionmaker, transaction
+from portal.db import transaction
 from portal.models import Application, DepartmentTask, Event, Notification, StaffMember
 from tests.conftest import csrf_from
 from tests.helpers import login
-from tests.integration.factories import submitted_application
+from tests.integration.factories import new_application
 
 
-@pytest.fixture
-def db(app, engine, demo_staff):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(engine)
-
-
-@pytest.fixture
-def vault(settings) -> Vault:  # type: ignore[no-untyped-def]
-    return Vault(settings.pii_key)
-
-
-def _new(db, vault, **kw) -> int:  # type: ignore[no-untyped-def]
-    with transaction(db) as s:
-        return submitted_application(s, vault, **kw).id
 
 
 def _task(db, app_id: int, code: str) -> DepartmentTask:  # type: ignore[no-untyped-def]
@@ -43,8 +28,8 @@ def _version(html: str) -> str:
 
 
 def test_clerk_accepts_from_the_window_queue(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
-    other = _new(db, vault, citizen="linxiaoyan", county="330381", name="林国平")
+    app_id = new_application(db, vault)
+    other = new_application(db, vault, citizen="linxiaoyan", county="330381", name="林国平")
     login(client, "clerk")
     queue = client.get("/admin/window")
     assert queue.status_code == 200
@@ -64,7 +49,7 @@ def test_clerk_accepts_from_the_window_queue(client, db, vault) -> None:  # type
 
 
 def test_clerk_return_needs_a_reason(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     login(client, "clerk")
     page = client.get(f"/admin/applications/{app_id}")
     bad = client.post(f"/admin/applications/{app_id}/return",
@@ -76,7 +61,7 @@ def test_clerk_return_needs_a_reason(client, db, vault) -> None:  # type: ignore
 
 
 def test_reveal_needs_a_reason_and_is_logged(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     login(client, "clerk")
     page = client.get(f"/admin/applications/{app_id}")
     token = csrf_from(page.text)
@@ -98,8 +83,8 @@ def _accept(client, db, vault, app_id: int) -> None:  # type: ignore[no-untyped-
 
 
 def test_officer_queue_isolation_by_department_and_county(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    lucheng = _new(db, vault, name="陈德明")
-    ruian = _new(db, vault, citizen="linxiaoyan", county="330381", name="林国平")
+    lucheng = new_application(db, vault, name="陈德明")
+    ruian = new_application(db, vault, citizen="linxiaoyan", county="330381", name="林国平")
     _accept(client, db, vault, lucheng)
     from portal.services import workflow as wf
     from tests.integration.factories import staff
@@ -127,7 +112,7 @@ def test_officer_queue_isolation_by_department_and_county(client, db, vault) -> 
 
 
 def test_officer_take_complete_and_conflict(app, client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(client, db, vault, app_id)
     med = _task(db, app_id, "medical")
     login(client, "officer-yibao")
@@ -156,7 +141,7 @@ def test_officer_take_complete_and_conflict(app, client, db, vault) -> None:  # 
 
 
 def test_waiting_task_cannot_be_completed_over_http(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(client, db, vault, app_id)
     pension = _task(db, app_id, "pension")
     login(client, "officer-renshe")
@@ -170,7 +155,7 @@ def test_waiting_task_cannot_be_completed_over_http(client, db, vault) -> None: 
 
 
 def test_officer_returns_for_correction(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(client, db, vault, app_id)
     hukou = _task(db, app_id, "hukou")
     login(client, "officer-gongan")
@@ -183,7 +168,7 @@ def test_officer_returns_for_correction(client, db, vault) -> None:  # type: ign
 
 
 def test_admin_overview_staff_and_outbox(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(client, db, vault, app_id)
     login(client, "admin")
     assert "全市概况" in client.get("/admin").text
@@ -217,7 +202,7 @@ def test_citizens_and_anonymous_cannot_enter_the_back_office(client, db, vault) 
 
 
 def test_huge_amount_is_a_field_error_not_a_crash(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(client, db, vault, app_id)
     med = _task(db, app_id, "medical")
     login(client, "officer-yibao")
@@ -232,7 +217,7 @@ def test_huge_amount_is_a_field_error_not_a_crash(client, db, vault) -> None:  #
 def test_reveal_form_offers_only_what_the_department_may_see(app, client, db, vault) -> None:  # type: ignore[no-untyped-def]
     from portal.services.demo import DEMO_ACCOUNT
 
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(client, db, vault, app_id)
     login(client, "officer-gongan")
     page = client.get(f"/admin/applications/{app_id}")

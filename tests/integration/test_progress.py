@@ -3,39 +3,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from sqlalchemy import select
-
-from portal.crypto import Vault
-from portal.db import make_sessionmaker, transaction
-from portal.models import Application, DepartmentTask
+from portal.db import transaction
+from portal.models import Application
 from portal.services import workflow as wf
 from tests.helpers import login
-from tests.integration.factories import staff, submitted_application
-
-
-@pytest.fixture
-def db(app, engine, demo_staff):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(engine)
-
-
-@pytest.fixture
-def vault(settings) -> Vault:  # type: ignore[no-untyped-def]
-    return Vault(settings.pii_key)
-
-
-def _new(db, vault, **kw) -> int:  # type: ignore[no-untyped-def]
-    with transaction(db) as s:
-        return submitted_application(s, vault, **kw).id
-
-
-def _tasks(s, app_id: int) -> dict[str, DepartmentTask]:  # type: ignore[no-untyped-def]
-    return {t.matter_code: t for t in s.scalars(select(DepartmentTask).where(DepartmentTask.application_id == app_id))}
+from tests.integration.factories import staff, new_application, tasks_by_matter
 
 
 def test_a_citizen_sees_only_their_own_progress(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    mine = _new(db, vault, citizen="chenjianguo", name="陈德明")
-    theirs = _new(db, vault, citizen="linxiaoyan", name="林国平")
+    mine = new_application(db, vault, citizen="chenjianguo", name="陈德明")
+    theirs = new_application(db, vault, citizen="linxiaoyan", name="林国平")
     assert client.get(f"/my/{mine}").status_code in (302, 303)  # login first
     login(client, "chenjianguo")
     listing = client.get("/my")
@@ -46,14 +23,14 @@ def test_a_citizen_sees_only_their_own_progress(client, db, vault) -> None:  # t
 
 
 def test_progress_page_shows_each_matter_in_words(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     login(client, "chenjianguo")
     page = client.get(f"/my/{app_id}")
     assert "已提交，等待窗口受理" in page.text and "窗口受理后开始办理" in page.text
     with transaction(db) as s:
         wf.accept(s, app_id, s.get(Application, app_id).version, staff(s, "clerk"))
     with transaction(db) as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         wf.take_task(s, t["hukou"].id, t["hukou"].version, staff(s, "officer-gongan"))
         wf.complete_task(s, t["hukou"].id, t["hukou"].version, staff(s, "officer-gongan"),
                          {"cancelled_on": wf.today().isoformat()})
@@ -75,7 +52,7 @@ def test_progress_page_shows_each_matter_in_words(client, db, vault) -> None:  #
 
 
 def test_htmx_poll_returns_the_block_or_204_when_unchanged(client, db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     login(client, "chenjianguo")
     full = client.get(f"/my/{app_id}")
     stamp = re.search(r'data-stamp="([0-9a-f]+)"', full.text).group(1)
@@ -93,11 +70,11 @@ def test_htmx_poll_returns_the_block_or_204_when_unchanged(client, db, vault) ->
 def test_overdue_task_is_marked(client, db, vault) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     with transaction(db) as s:
         wf.accept(s, app_id, s.get(Application, app_id).version, staff(s, "clerk"))
     with transaction(db) as s:
-        _tasks(s, app_id)["medical"].deadline = wf.today() - timedelta(days=2)
+        tasks_by_matter(s, app_id)["medical"].deadline = wf.today() - timedelta(days=2)
     login(client, "chenjianguo")
     assert "已超过承诺时间" in client.get(f"/my/{app_id}").text
 
@@ -106,11 +83,11 @@ def test_family_fixes_the_named_step_and_only_that_matter_resumes(client, db, va
     """Applications built like the demo seed carry the family's answers, so the correction loop works."""
     from tests.conftest import csrf_from
 
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     with transaction(db) as s:
         wf.accept(s, app_id, s.get(Application, app_id).version, staff(s, "clerk"))
     with transaction(db) as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         wf.return_task(s, t["hukou"].id, t["hukou"].version, staff(s, "officer-gongan"), "请核对证明编号", "certificate")
         wf.take_task(s, t["medical"].id, t["medical"].version, staff(s, "officer-yibao"))
     login(client, "chenjianguo")
@@ -123,5 +100,5 @@ def test_family_fixes_the_named_step_and_only_that_matter_resumes(client, db, va
                        data={"csrf_token": csrf_from(form.text), "cert_no": cert.group(1) if cert else ""})
     assert done.status_code == 303, re.findall(r'class="field-error"[^>]*>(.*?)</p>', done.text)
     with db() as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         assert t["hukou"].status == "pending" and t["medical"].status == "in_progress"

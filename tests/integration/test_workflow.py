@@ -7,32 +7,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from portal.crypto import Vault
-from portal.db import make_sessionmaker, transaction
+from portal.db import transaction
 from portal.domain import status as st
-from portal.models import Application, DepartmentTask, Event, Notification
+from portal.models import Application, Event, Notification
 from portal.services import notifications, workflow as wf
 from portal.services.events import Actor
-from tests.integration.factories import staff, submitted_application
+from tests.integration.factories import staff, new_application, tasks_by_matter
 
 
-@pytest.fixture
-def db(app, engine, demo_staff):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(engine)
-
-
-@pytest.fixture
-def vault(settings) -> Vault:  # type: ignore[no-untyped-def]
-    return Vault(settings.pii_key)
-
-
-def _new(db, vault, **kw) -> int:  # type: ignore[no-untyped-def]
-    with transaction(db) as s:
-        return submitted_application(s, vault, **kw).id
-
-
-def _tasks(s, app_id: int) -> dict[str, DepartmentTask]:  # type: ignore[no-untyped-def]
-    return {t.matter_code: t for t in s.scalars(select(DepartmentTask).where(DepartmentTask.application_id == app_id))}
 
 
 def _accept(db, app_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -46,12 +28,12 @@ def _messages(s, app_id: int) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_accept_starts_tasks_without_unmet_dependencies(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with db() as s:
         app = s.get(Application, app_id)
         assert app.status == "accepted" and app.accepted_at is not None
-        tasks = _tasks(s, app_id)
+        tasks = tasks_by_matter(s, app_id)
         assert tasks["medical"].status == "pending"
         assert tasks["pension"].status == "waiting"  # 注2: waits for 医保清算
         assert tasks["certificate"].status == "pending"  # automatic for a hospital death
@@ -65,32 +47,32 @@ def test_accept_starts_tasks_without_unmet_dependencies(db, vault) -> None:  # t
 
 
 def test_waiting_task_cannot_be_completed_until_prerequisite_done(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with transaction(db) as s:
-        pension = _tasks(s, app_id)["pension"]
+        pension = tasks_by_matter(s, app_id)["pension"]
         with pytest.raises(wf.WorkflowError, match="医疗保险个人账户清算"):
             wf.complete_task(s, pension.id, pension.version, staff(s, "officer-renshe"),
                              {"funeral_grant": "100", "lump_sum": "100"})
         with pytest.raises(wf.WorkflowError):
             wf.take_task(s, pension.id, pension.version, staff(s, "officer-renshe"))
     with transaction(db) as s:
-        med = _tasks(s, app_id)["medical"]
+        med = tasks_by_matter(s, app_id)["medical"]
         wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": "-320.50"})
     with db() as s:
-        pension = _tasks(s, app_id)["pension"]
+        pension = tasks_by_matter(s, app_id)["pension"]
         assert pension.status == "pending" and pension.deadline is not None
         assert s.scalar(select(Event).where(Event.tag == "system:task:ready", Event.task_id == pension.id))
 
 
 def test_negative_medical_settlement_is_deducted_from_the_payout(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with transaction(db) as s:
-        med = _tasks(s, app_id)["medical"]
+        med = tasks_by_matter(s, app_id)["medical"]
         wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": "-320.50"})
     with transaction(db) as s:
-        pension = _tasks(s, app_id)["pension"]
+        pension = tasks_by_matter(s, app_id)["pension"]
         from portal.services.queues import staff_task
 
         view = staff_task(s, pension)
@@ -99,7 +81,7 @@ def test_negative_medical_settlement_is_deducted_from_the_payout(db, vault) -> N
         wf.complete_task(s, pension.id, pension.version, staff(s, "officer-renshe"),
                          {"funeral_grant": "12,896", "lump_sum": "58032.00"})
     with db() as s:
-        pension = _tasks(s, app_id)["pension"]
+        pension = tasks_by_matter(s, app_id)["pension"]
         assert pension.result["medical_deduction"] == "320.50"
         assert pension.result["net_paid"] == "70607.50"
         assert Decimal(str(pension.amount)) == Decimal("70607.50")
@@ -109,10 +91,10 @@ def test_negative_medical_settlement_is_deducted_from_the_payout(db, vault) -> N
 
 
 def test_result_fields_are_validated(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with transaction(db) as s:
-        tasks = _tasks(s, app_id)
+        tasks = tasks_by_matter(s, app_id)
         with pytest.raises(wf.Invalid) as err:
             wf.complete_task(s, tasks["medical"].id, tasks["medical"].version, staff(s, "officer-yibao"),
                              {"settlement_amount": "abc"})
@@ -123,19 +105,19 @@ def test_result_fields_are_validated(db, vault) -> None:  # type: ignore[no-unty
                              {"cancelled_on": future})
         assert "cancelled_on" in err.value.errors
     with db() as s:
-        assert _tasks(s, app_id)["medical"].status == "pending"
+        assert tasks_by_matter(s, app_id)["medical"].status == "pending"
 
 
 def test_every_action_writes_an_event_and_the_right_message(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
+    app_id = new_application(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
     _accept(db, app_id)
     with transaction(db) as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         wf.take_task(s, t["hukou"].id, t["hukou"].version, staff(s, "officer-gongan"))
         wf.return_task(s, t["hukou"].id, t["hukou"].version, staff(s, "officer-gongan"),
                        "死亡证明编号有误", "certificate")
     with transaction(db) as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         assert t["hukou"].result["correction_step"] == "certificate"
         wf.refuse_task(s, t["cremation"].id, t["cremation"].version, staff(s, "officer-binyiguan"), "已在外地火化")
     with transaction(db) as s:
@@ -143,7 +125,7 @@ def test_every_action_writes_an_event_and_the_right_message(db, vault) -> None: 
         resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"))
         assert [r.matter_code for r in resumed] == ["hukou"]
     with transaction(db) as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         assert t["hukou"].status == "pending" and t["cremation"].status == "refused"
         wf.complete_task(s, t["hukou"].id, t["hukou"].version, staff(s, "officer-gongan"),
                          {"cancelled_on": wf.today().isoformat()})
@@ -167,7 +149,7 @@ def test_every_action_writes_an_event_and_the_right_message(db, vault) -> None: 
 
 
 def test_window_return_and_resubmit(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     with transaction(db) as s:
         app = s.get(Application, app_id)
         with pytest.raises(wf.Invalid):
@@ -183,10 +165,10 @@ def test_window_return_and_resubmit(db, vault) -> None:  # type: ignore[no-untyp
 
 
 def test_stale_version_is_a_conflict_and_nothing_is_overwritten(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with db() as s:
-        med = _tasks(s, app_id)["medical"]
+        med = tasks_by_matter(s, app_id)["medical"]
         seen = med.version
     with transaction(db) as s:
         wf.complete_task(s, med.id, seen, staff(s, "officer-yibao"), {"settlement_amount": "100.00"})
@@ -194,18 +176,18 @@ def test_stale_version_is_a_conflict_and_nothing_is_overwritten(db, vault) -> No
         with pytest.raises(wf.Conflict, match="刚刚被徐敏修改过"):
             wf.complete_task(s, med.id, seen, staff(s, "officer-yibao"), {"settlement_amount": "-5.00"})
     with db() as s:
-        assert _tasks(s, app_id)["medical"].result["settlement_amount"] == "100.00"
+        assert tasks_by_matter(s, app_id)["medical"].result["settlement_amount"] == "100.00"
 
 
 def test_concurrent_write_is_caught_by_the_version_column(db, vault) -> None:  # type: ignore[no-untyped-def]
     """Both sessions pass the form check; the second UPDATE finds the row changed."""
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     s1, s2 = db(), db()
     try:
         s1.begin(); s2.begin()
-        t1 = _tasks(s1, app_id)["medical"]
-        t2 = _tasks(s2, app_id)["medical"]
+        t1 = tasks_by_matter(s1, app_id)["medical"]
+        t2 = tasks_by_matter(s2, app_id)["medical"]
         wf.take_task(s1, t1.id, t1.version, staff(s1, "officer-yibao"))
         s1.commit()
         with pytest.raises(wf.Conflict):
@@ -216,8 +198,8 @@ def test_concurrent_write_is_caught_by_the_version_column(db, vault) -> None:  #
 
 
 def test_officers_cannot_touch_other_departments_or_counties(db, vault) -> None:  # type: ignore[no-untyped-def]
-    lucheng = _new(db, vault)
-    ruian = _new(db, vault, citizen="linxiaoyan", county="330381")
+    lucheng = new_application(db, vault)
+    ruian = new_application(db, vault, citizen="linxiaoyan", county="330381")
     _accept(db, lucheng)
     with transaction(db) as s:
         app = s.get(Application, ruian)
@@ -225,17 +207,17 @@ def test_officers_cannot_touch_other_departments_or_counties(db, vault) -> None:
             wf.accept(s, ruian, app.version, staff(s, "clerk"))
         wf.accept(s, ruian, app.version, staff(s, "clerk-ruian"))
     with transaction(db) as s:
-        med = _tasks(s, lucheng)["medical"]
+        med = tasks_by_matter(s, lucheng)["medical"]
         with pytest.raises(wf.NotFound):
             wf.take_task(s, med.id, med.version, staff(s, "officer-gongan"))
-        hukou_ruian = _tasks(s, ruian)["hukou"]
+        hukou_ruian = tasks_by_matter(s, ruian)["hukou"]
         with pytest.raises(wf.NotFound):
             wf.take_task(s, hukou_ruian.id, hukou_ruian.version, staff(s, "officer-gongan"))
         wf.take_task(s, hukou_ruian.id, hukou_ruian.version, staff(s, "officer-gongan-ruian"))
 
 
 def test_reveal_is_audited_with_a_reason(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     with transaction(db) as s:
         with pytest.raises(wf.Invalid):
             wf.reveal(s, app_id, staff(s, "clerk"), "applicant_id", "", vault)
@@ -250,7 +232,7 @@ def test_reveal_is_audited_with_a_reason(db, vault) -> None:  # type: ignore[no-
 
 
 def test_dev_sender_delivers_the_outbox(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     sender = notifications.DevSender()
     with transaction(db) as s:
@@ -264,12 +246,12 @@ def test_dev_sender_delivers_the_outbox(db, vault) -> None:  # type: ignore[no-u
 
 def _return(db, app_id: int, code: str, who: str, step: str) -> None:  # type: ignore[no-untyped-def]
     with transaction(db) as s:
-        t = _tasks(s, app_id)[code]
+        t = tasks_by_matter(s, app_id)[code]
         wf.return_task(s, t.id, t.version, staff(s, who), "请补正", step)
 
 
 def test_resume_only_the_tasks_returned_for_the_corrected_step(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     _return(db, app_id, "hukou", "officer-gongan", "certificate")
     _return(db, app_id, "medical", "officer-yibao", "recipient")
@@ -278,7 +260,7 @@ def test_resume_only_the_tasks_returned_for_the_corrected_step(db, vault) -> Non
         resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"), step="certificate")
         assert [r.matter_code for r in resumed] == ["hukou"]
     with db() as s:
-        t = _tasks(s, app_id)
+        t = tasks_by_matter(s, app_id)
         assert t["hukou"].status == "pending" and t["hukou"].result == {"corrected": "certificate"}
         assert t["medical"].status == "returned" and t["medical"].result["correction_step"] == "recipient"
         assert s.scalar(select(func.count()).select_from(Event).where(Event.tag == "citizen:task:resume")) == 1
@@ -293,7 +275,7 @@ def test_resume_accepts_the_form_step_that_answers_a_correction(db, vault) -> No
     """The form asks the date of death on its own screen ("death"); it answers 逝者信息 and 死亡证明."""
     assert st.corrected_steps("death") == {"death", "deceased", "certificate"}
     assert st.corrected_steps("recipient") == {"recipient"}
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     _return(db, app_id, "hukou", "officer-gongan", "deceased")
     _return(db, app_id, "medical", "officer-yibao", "recipient")
@@ -302,11 +284,11 @@ def test_resume_accepts_the_form_step_that_answers_a_correction(db, vault) -> No
         resumed = wf.resume_after_correction(s, app, Actor("citizen", app.account_id, "陈建国"), step="death")
         assert [r.matter_code for r in resumed] == ["hukou"]
     with db() as s:
-        assert _tasks(s, app_id)["medical"].status == "returned"
+        assert tasks_by_matter(s, app_id)["medical"].status == "returned"
 
 
 def test_resume_without_a_step_resumes_every_returned_task(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     _return(db, app_id, "hukou", "officer-gongan", "certificate")
     _return(db, app_id, "medical", "officer-yibao", "recipient")
@@ -318,12 +300,12 @@ def test_resume_without_a_step_resumes_every_returned_task(db, vault) -> None:  
 
 # --- completion when the last two matters finish at the same time ------------------------------------
 
-def test_finishing_locks_the_application_and_reads_fresh_tasks(db, vault) -> None:  # type: ignore[no-untyped-def]
+def test_finishing_locks_the_application_and_reads_freshtasks_by_matter(db, vault) -> None:  # type: ignore[no-untyped-def]
     """The second officer's session still holds the first one's task as open (loaded earlier);
     the completion check must re-read it under the application's row lock."""
     from sqlalchemy import event
 
-    app_id = _new(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
+    app_id = new_application(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
     _accept(db, app_id)
     s1, s2 = db(), db()
     locks: list[str] = []
@@ -335,8 +317,8 @@ def test_finishing_locks_the_application_and_reads_fresh_tasks(db, vault) -> Non
     event.listen(s2, "do_orm_execute", watch)
     try:
         s1.begin(); s2.begin()
-        t1 = _tasks(s1, app_id)
-        t2 = _tasks(s2, app_id)
+        t1 = tasks_by_matter(s1, app_id)
+        t2 = tasks_by_matter(s2, app_id)
         assert {t.status for t in s2.get(Application, app_id).tasks} == {"pending"}  # s2 now holds both as open
         wf.complete_task(s1, t1["hukou"].id, t1["hukou"].version, staff(s1, "officer-gongan"),
                          {"cancelled_on": wf.today().isoformat()})
@@ -360,7 +342,7 @@ def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, v
 
     if engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL row locks (SQLite serialises writers)")
-    app_id = _new(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
+    app_id = new_application(db, vault, matters={"cremation", "hukou"}, scenario="unnatural")
     _accept(db, app_id)
     s1, s2 = db(), db()
     errors: list[BaseException] = []
@@ -368,14 +350,14 @@ def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, v
     def second() -> None:
         try:
             with s2.begin():
-                t = _tasks(s2, app_id)["cremation"]
+                t = tasks_by_matter(s2, app_id)["cremation"]
                 wf.complete_task(s2, t.id, t.version, staff(s2, "officer-binyiguan"), {})
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     try:
         s1.begin()
-        t = _tasks(s1, app_id)["hukou"]
+        t = tasks_by_matter(s1, app_id)["hukou"]
         wf.complete_task(s1, t.id, t.version, staff(s1, "officer-gongan"), {"cancelled_on": wf.today().isoformat()})
         assert s1.get(Application, app_id).status == "accepted"  # 殡仪馆 not finished yet, as s1 sees it
         other = threading.Thread(target=second)
@@ -395,33 +377,33 @@ def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, v
 
 @pytest.mark.parametrize("raw", ["1e30", "1E+999999999999999999", "NaN", "Infinity", "10000000000", "1000000000"])
 def test_huge_or_non_finite_amounts_are_a_field_error(db, vault, raw: str) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with transaction(db) as s:
-        med = _tasks(s, app_id)["medical"]
+        med = tasks_by_matter(s, app_id)["medical"]
         with pytest.raises(wf.Invalid) as err:
             wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": raw})
         assert err.value.errors["settlement_amount"].startswith("医保个人账户清算金额（元）：")
 
 
 def test_pension_total_must_stay_in_range(db, vault) -> None:  # type: ignore[no-untyped-def]
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     _accept(db, app_id)
     with transaction(db) as s:
-        med = _tasks(s, app_id)["medical"]
+        med = tasks_by_matter(s, app_id)["medical"]
         wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": "0"})
     with transaction(db) as s:
-        pension = _tasks(s, app_id)["pension"]
+        pension = tasks_by_matter(s, app_id)["pension"]
         with pytest.raises(wf.Invalid) as err:
             wf.complete_task(s, pension.id, pension.version, staff(s, "officer-renshe"),
                              {"funeral_grant": "999999999.99", "lump_sum": "999999999.99"})
         assert "合计金额太大" in err.value.errors["lump_sum"]
     with transaction(db) as s:
-        pension = _tasks(s, app_id)["pension"]
+        pension = tasks_by_matter(s, app_id)["pension"]
         wf.complete_task(s, pension.id, pension.version, staff(s, "officer-renshe"),
                          {"funeral_grant": "500000000", "lump_sum": "499999999.99"})
     with db() as s:
-        assert Decimal(str(_tasks(s, app_id)["pension"].amount)) == Decimal("999999999.99")
+        assert Decimal(str(tasks_by_matter(s, app_id)["pension"].amount)) == Decimal("999999999.99")
 
 
 # --- personal numbers: each department sees only what it needs ----------------------------------------
@@ -429,7 +411,7 @@ def test_pension_total_must_stay_in_range(db, vault) -> None:  # type: ignore[no
 def test_reveal_is_limited_per_department(db, vault) -> None:  # type: ignore[no-untyped-def]
     from portal.services.demo import DEMO_ACCOUNT
 
-    app_id = _new(db, vault)
+    app_id = new_application(db, vault)
     with transaction(db) as s:
         app = s.get(Application, app_id)
         clerk, admin = staff(s, "clerk"), staff(s, "admin")
