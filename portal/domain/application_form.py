@@ -378,6 +378,14 @@ def check_funeral(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:
     return values, errors
 
 
+ASHES_PLACE_MISSING = {
+    "funeral_home": "请填写寄存骨灰的殡仪馆名称",
+    "commercial_cemetery": "请填写公墓的名称",
+    "public_cemetery": "请填写公益性墓地或骨灰堂的名称",
+    "pre_reform_tomb": "请填写寿坟所在的地点",
+}
+
+
 def check_ashes(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:
     values: Values = {}
     errors: Errors = {}
@@ -387,15 +395,10 @@ def check_ashes(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:
     else:
         values["ashes_category"] = category
         name = f"ashes_place_{category}"
-        _run(errors, values, name, lambda: check_text(
-            _s(form, name), label="具体名称", max_len=60))
-        if name in errors:
-            errors[name] = {
-                "funeral_home": "请填写寄存骨灰的殡仪馆名称",
-                "commercial_cemetery": "请填写公墓的名称",
-                "public_cemetery": "请填写公益性墓地或骨灰堂的名称",
-                "pre_reform_tomb": "请填写寿坟所在的地点",
-            }[category] if "请填写" in errors[name] else errors[name]
+        if not _s(form, name).strip():  # the seed: whichever category, its specific name is required
+            errors[name] = ASHES_PLACE_MISSING[category]
+        else:
+            _run(errors, values, name, lambda: check_text(_s(form, name), label="具体名称", max_len=60))
     _run(errors, values, "route", lambda: check_text(_s(form, "route"), label="出殡路线", max_len=100, required=False))
     if _s(form, "pledge") != "yes":
         errors["pledge"] = "请阅读并勾选文明治丧承诺"
