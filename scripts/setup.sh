@@ -29,3 +29,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -c "import portal, starlette, sqlalchemy, authlib, weasyprint" 
   touch "$stamp"
 fi
+
+# The receipt's re-ordered copy of Noto Sans CJK SC (pdf/fonts.py): built once, about a
+# minute; without it receipts still render, only slower.
+.venv/bin/python -m pdf.fonts
