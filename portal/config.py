@@ -31,6 +31,7 @@ SETTINGS_DOC: dict[str, str] = {
     "PORT": "Port uvicorn listens on. Default 8000.",
     "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
     "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
+    "PRERENDER_RECEIPTS": "1 to render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
 }
 
 
@@ -71,6 +72,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     threads: int = 8
+    prerender_receipts: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -101,4 +103,5 @@ class Settings:
             port=int(env.get("PORT") or 8000),
             workers=int(env.get("WORKERS") or 1),
             threads=max(1, int(env.get("THREADS") or 8)),
+            prerender_receipts=_flag(env.get("PRERENDER_RECEIPTS"), True),
         )

@@ -46,6 +46,7 @@ def test_env(var_dir: Path, database_url: str) -> dict[str, str]:
         "PII_KEY": TEST_PII_KEY,
         "BASE_URL": "http://testserver",
         "OIDC_CLIENT_SECRET": "test-client-secret",
+        "PRERENDER_RECEIPTS": "0",  # a PDF per submit would slow every test; tested on its own
     }
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -36,10 +37,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from pdf.receipt import MatterLine, ReceiptView, Recipient, Sensitive
 from portal.crypto import Vault
+from portal.db import transaction
 from portal.domain import application_form
 from portal.domain.catalogue import default_catalogue
 from portal.domain.idcard import mask_id
@@ -55,6 +57,7 @@ from portal.domain.validators import mask_account, mask_name
 from portal.models import Application, DepartmentTask, Receipt, utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger("portal.receipts")
 
 DECLARATION = application_form.DECLARATION  # verbatim from the seed, one copy for form and receipt
 
@@ -382,6 +385,21 @@ def get_pdf(session: Session, vault: Vault, application: Application, settings: 
             if old.name != name:
                 old.unlink(missing_ok=True)
         return pdf
+
+
+def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, application_id: int) -> None:
+    """Render the family copy into the cache now, so the family's first download is a cached one.
+
+    Runs after the response to a submission or a correction (a background task). A failure is
+    only logged: the download then renders the receipt itself.
+    """
+    try:
+        with transaction(db) as session:
+            application = session.get(Application, application_id)
+            if application is not None and application.number:
+                get_pdf(session, vault, application, settings, copy="family")
+    except Exception:  # noqa: BLE001 - best effort, see above
+        log.exception("receipt prerender failed for application %s", application_id)
 
 
 # --- verification -------------------------------------------------------------------

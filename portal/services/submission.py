@@ -7,11 +7,12 @@ on PostgreSQL the row lock makes the second UPDATE re-check the status and match
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -196,6 +197,21 @@ def _create_tasks(session: Session, app: Application, answers: dict[str, Any], s
     return list(by_code.values())
 
 
+def _one_submission_per_deceased_at_a_time(session: Session, deceased_bidx: str) -> None:
+    """Make two relatives submitting for the same deceased at the same instant take turns.
+
+    Without it both could pass the duplicate check before either had committed. On PostgreSQL
+    a transaction-level advisory lock keyed on the deceased's blind index makes the second wait
+    until the first commits; under READ COMMITTED its duplicate check then sees the first
+    submission. SQLite allows one writer at a time, and the second transaction's write fails
+    rather than passing (its read snapshot is older than the first's commit).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"deceased:{deceased_bidx}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, applicant: ApplicantFacts,
            actor: Actor, now: datetime | None = None, catalogue: Catalogue | None = None) -> SubmitResult:
     """Submit the draft identified by `submit_key` for this account, exactly once."""
@@ -215,6 +231,7 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
     if missing is not None:
         return SubmitResult("incomplete", app, step=missing)
 
+    _one_submission_per_deceased_at_a_time(session, vault.index(draft.answers["d_id"]))
     other = active_for_deceased(session, vault, draft.answers["d_id"], exclude_id=app.id)
     if other is not None:
         return SubmitResult("duplicate", app, duplicate=other)

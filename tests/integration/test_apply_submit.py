@@ -258,3 +258,94 @@ def test_death_time_correctable_with_the_certificate(client: TestClient, engine:
     r = client.post(f"/apply/{app_id}/fix/certificate",
                     data={"csrf_token": csrf(client), "cert_no": "330302193805050021"})
     assert r.status_code == 200 and "不一致" in r.text
+
+
+# --- the receipt is ready before the family asks for it -------------------------------------
+
+
+def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+    from dataclasses import replace
+
+    from auth.web import build_oauth
+    from portal.app import create_app
+    from tests.conftest import _empty_tables
+
+    own = replace(settings, prerender_receipts=True, var_dir=tmp_path)
+    application = create_app(own, engine=engine)
+    application.state.oauth = build_oauth(own, transport=httpx.ASGITransport(app=application))
+
+    def cached() -> list[str]:
+        return sorted(p.name for p in (tmp_path / "receipts" / str(app_id)).glob("*-family-*.pdf.sealed"))
+
+    try:
+        with _new_client(application) as c:
+            app_id = full_application(c)
+            after_submit = cached()
+            assert len(after_submit) == 1  # rendered once the confirmation was sent
+            download = c.get(f"/my/{app_id}/receipt.pdf")
+            assert download.status_code == 200 and download.content.startswith(b"%PDF")
+            assert cached() == after_submit  # the download was served from that render
+
+            _return_task(engine, app_id, "pension", "recipient")
+            r = c.post(f"/apply/{app_id}/fix/recipient",
+                       data={"csrf_token": csrf(c), "r_who": "self", "r_bank": "温州银行",
+                             "r_account": "6217 0012 3456 7893"})
+            assert r.status_code == 303
+            after_fix = cached()
+            assert len(after_fix) == 1 and after_fix != after_submit  # the corrected receipt, ready
+    finally:
+        _empty_tables(engine)
+
+
+def test_two_families_submitting_the_same_deceased_at_once_make_one_application(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL (READ COMMITTED): the second submission waits for the first, then sees it."""
+    import time
+
+    import pytest
+
+    from portal.db import make_sessionmaker
+    from portal.services import applications as drafts
+    from portal.services import submission
+    from portal.services.events import Actor
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (SQLite has one writer at a time)")
+    keys = {}
+    for user, c in (("chenjianguo", client), ("linxiaoyan", _new_client(app))):
+        start(c, user)
+        answer_all(c, typical())  # both families fill in the same deceased
+        keys[user] = submit_key(c)
+    db, vault = make_sessionmaker(engine), app.state.services.vault
+
+    def submit_as(session: Session, user: str) -> submission.SubmitResult:
+        row = session.scalar(select(Application).where(Application.submit_key == keys[user]))
+        draft = drafts.read_draft(vault, row)
+        draft.answers["declaration"] = "yes"  # ticked on the check-answers page
+        drafts.write_draft(vault, row, draft)
+        session.flush()
+        facts = drafts.applicant_facts(session, vault, row.account_id)
+        return submission.submit(session, vault, account_id=row.account_id, submit_key=keys[user],
+                                 applicant=facts, actor=Actor("citizen", row.account_id, facts.name))
+
+    first, second = db(), db()
+    outcomes: list[str] = []
+    try:
+        first.begin()
+        assert submit_as(first, "chenjianguo").outcome == "submitted"  # not committed yet
+
+        def other_family() -> None:
+            with second.begin():
+                outcomes.append(submit_as(second, "linxiaoyan").outcome)
+
+        racer = threading.Thread(target=other_family)
+        racer.start()
+        time.sleep(0.5)
+        assert racer.is_alive()  # waiting for the first submission to commit or roll back
+        first.commit()
+        racer.join(10)
+        assert outcomes == ["duplicate"]
+    finally:
+        first.close(); second.close()
+    assert _count(engine, Application.status == "submitted") == 1
+    assert _count(engine, Application.status == "draft") == 1  # the second draft is kept
