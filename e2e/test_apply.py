@@ -7,7 +7,9 @@ journey (and of an error state) go to e2e/artifacts/apply-*.png.
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -193,3 +195,26 @@ def test_other_citizen_sees_no_confirmation(browser: Browser, base_url: str, pho
         assert response is not None and response.status == 404
     finally:
         context.close()
+
+
+def test_receipt_downloads_on_the_phone_and_its_link_verifies_it(page: Page, tmp_path: Path) -> None:
+    """The family downloads the receipt; an office follows the QR code's address printed on it."""
+    code = journey(page, "leikun", "hospital", RECENT, _id("33030219460707018"))
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载回执（PDF）").click()
+    download = info.value
+    assert download.suggested_filename == f"身后一件事回执-{code}.pdf"
+    pdf = tmp_path / "receipt.pdf"
+    download.save_as(pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert code in text and "丧属保存联" in text and "申请人承诺" in text
+    verify_url = re.search(r"https?://\S+/verify/[A-Za-z0-9_-]{32}", text)
+    assert verify_url, text[-400:]
+
+    page.goto(verify_url.group(0))
+    expect(page.get_by_role("heading", name="真实有效，且是最新版本")).to_be_visible()
+    expect(page.locator(".verify-facts")).to_contain_text(code)
+    expect(page.locator(".verify-facts")).not_to_contain_text("33030219460707018")  # no ID number
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    shot(page, "verify-genuine-phone")
