@@ -91,3 +91,16 @@ def test_importing_pdf_does_not_import_weasyprint() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+def test_receipts_use_the_reordered_noto_built_at_setup(pdfs, tmp_path: Path) -> None:
+    """`make test` and `make run` build it (scripts/setup.sh); without it receipts are slower."""
+    from pdf.fonts import WEIGHTS, built_fonts
+
+    assert set(built_fonts()) == set(WEIGHTS), "run: .venv/bin/python -m pdf.fonts (scripts/setup.sh does)"
+    (tmp_path / "f.pdf").write_bytes(pdfs["family"])
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "f.pdf")], capture_output=True, text=True, check=True).stdout
+    rows = [line.split()[0] for line in fonts.splitlines()[2:] if line.strip()]
+    # regular and bold, each one face: even 喆, 堃 and 𠮷 need no fallback font
+    assert sorted(re.sub(r"^[A-Z]{6}\+", "", name) for name in rows) == [
+        "Noto-Sans-CJK-SC-Ordered", "Noto-Sans-CJK-SC-Ordered-Bold"], fonts
