@@ -199,7 +199,7 @@ def test_other_citizen_sees_no_confirmation(browser: Browser, base_url: str, pho
 
 def test_receipt_downloads_on_the_phone_and_its_link_verifies_it(page: Page, tmp_path: Path) -> None:
     """The family downloads the receipt; an office follows the QR code's address printed on it."""
-    code = journey(page, "leikun", "hospital", RECENT, _id("33030219460707018"))
+    code = journey(page, "leikun", "hospital", RECENT, _id("33030219480909020"))
     with page.expect_download() as info:
         page.get_by_role("link", name="下载回执（PDF）").click()
     download = info.value
@@ -214,7 +214,7 @@ def test_receipt_downloads_on_the_phone_and_its_link_verifies_it(page: Page, tmp
     page.goto(verify_url.group(0))
     expect(page.get_by_role("heading", name="真实有效，且是最新版本")).to_be_visible()
     expect(page.locator(".verify-facts")).to_contain_text(code)
-    expect(page.locator(".verify-facts")).not_to_contain_text("33030219460707018")  # no ID number
+    expect(page.locator(".verify-facts")).not_to_contain_text("33030219480909020")  # no ID number
     assert_accessible(page)
     assert_no_horizontal_scroll(page)
     shot(page, "verify-genuine-phone")
