@@ -6,14 +6,15 @@
   with an unguessable token for the QR code (`secrets.token_urlsafe(24)`, 192 bits); issuing a
   new one marks the older ones superseded, so a receipt printed before a correction says so
   when scanned. Department progress (status, deadlines) does not make a receipt outdated.
-* `get_pdf` renders a copy (family / archive) and caches it.
+* `get_pdf` renders a copy (family / archive) and caches it; `prerender` fills the cache with
+  the family copy right after a submission or a correction, so the first download is instant.
 
 Cache decision: PDFs are cached **on disk** under ``VAR_DIR/receipts/<application id>/``,
 **encrypted with the vault** (`Vault.seal_bytes`, AES-256-GCM). On disk because the portal
-may run several workers (no state in process memory, DESIGN.md) and a render costs ~0.5 s of
-CPU; encrypted because both copies carry personal data (names, addresses, the archive copy
+may run several workers (no state in process memory, DESIGN.md) and a render costs 0.2–0.35 s
+of CPU; encrypted because both copies carry personal data (names, addresses, the archive copy
 full 身份证号 and bank account), which must not lie in clear on disk any more than in the
-database. Decrypting ~350 KB costs about a millisecond. The cache key is (application id,
+database. Decrypting ~120 KB costs well under a millisecond. The cache key is (application id,
 version, copy, digest of the view-model): a new application version — or any change of the
 printed values — renders afresh, and older files of that application are removed.
 
@@ -356,7 +357,7 @@ def cache_dir(settings: Any, application_id: int) -> Path:
 def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> bytes:
     """The PDF bytes of one copy of the current receipt, rendered at most once per version.
 
-    Call from a worker thread (it may render for ~0.5 s). Issues the current receipt token
+    Call from a worker thread (it may render for 0.2–0.35 s). Issues the current receipt token
     in the caller's transaction.
     """
     from pdf.receipt import COPIES, render_receipt
