@@ -186,6 +186,13 @@ def build_all(font_dir: Path = FONT_DIR) -> dict[int, Path]:
         return {weight: future.result() for weight, future in futures.items()}
 
 
+def status() -> str:
+    """One line for `python -m portal check`: are receipts using the re-ordered faces?"""
+    if len(built_fonts()) == len(WEIGHTS):
+        return "回执字体：已就绪（重排的 Noto Sans CJK SC）。"
+    return "回执字体：尚未生成，回执会使用系统字体，生成较慢。请运行 .venv/bin/python -m pdf.fonts"
+
+
 def main() -> int:
     if len(built_fonts()) == len(WEIGHTS):
         return 0

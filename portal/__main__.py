@@ -34,9 +34,12 @@ def cmd_check(settings: Settings) -> None:
     from portal.migrate import check
     from portal.services.bootstrap import validate_reference_data
 
+    from pdf.fonts import status as receipt_fonts
+
     validate_reference_data()
     check(_engine(settings))
     print("数据模型与迁移一致，参考数据有效。")
+    print(receipt_fonts())
 
 
 def cmd_serve(settings: Settings, reload: bool = False) -> None:

@@ -83,6 +83,13 @@ def test_stylesheet_puts_the_ordered_face_first_only_when_both_weights_are_built
     assert chain == f'"{fonts.FAMILY}", {FONT_CHAIN}'
 
 
+def test_status_line_tells_an_operator_whether_the_faces_are_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fonts, "built_fonts", lambda font_dir=fonts.FONT_DIR: {})
+    assert "python -m pdf.fonts" in fonts.status()
+    monkeypatch.setattr(fonts, "built_fonts", lambda font_dir=fonts.FONT_DIR: {400: tmp_path, 700: tmp_path})
+    assert "已就绪" in fonts.status()
+
+
 def test_gc_pause_is_counted_across_overlapping_renders() -> None:
     pause = _CyclicGcPause()
     assert gc.isenabled()
