@@ -56,8 +56,7 @@ def priority_codepoints() -> list[int]:
                 first.append(ord(bytes((hi, lo)).decode("gb2312")))
             except UnicodeDecodeError:
                 continue
-    seen: set[int] = set()
-    return [cp for cp in first if not (cp in seen or seen.add(cp))]  # type: ignore[func-returns-value]
+    return list(dict.fromkeys(first))  # in order, without repeats
 
 
 def find_source(weight: int, dirs: Iterable[Path] = SOURCE_DIRS) -> Source | None:
@@ -173,9 +172,10 @@ def build_face(weight: int, font_dir: Path = FONT_DIR, coverage: tuple[int, ...]
     partial = target.with_suffix(f".{os.getpid()}.part")
     font.save(str(partial))
     os.replace(partial, target)  # atomic: a concurrent reader sees no half-written file
-    for stale in font_dir.glob(f"NotoSansCJKSC-Ordered-{WEIGHTS[weight]}-*.otf"):
-        if stale != target and coverage is None:
-            stale.unlink(missing_ok=True)
+    if coverage is None:  # a full build replaces the files built from an older source or recipe
+        for stale in font_dir.glob(f"NotoSansCJKSC-Ordered-{WEIGHTS[weight]}-*.otf"):
+            if stale != target:
+                stale.unlink(missing_ok=True)
     return target
 
 

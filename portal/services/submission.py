@@ -197,19 +197,26 @@ def _create_tasks(session: Session, app: Application, answers: dict[str, Any], s
     return list(by_code.values())
 
 
-def _one_submission_per_deceased_at_a_time(session: Session, deceased_bidx: str) -> None:
+def _one_submission_per_deceased_at_a_time(session: Session, app: Application, deceased_bidx: str) -> None:
     """Make two relatives submitting for the same deceased at the same instant take turns.
 
-    Without it both could pass the duplicate check before either had committed. On PostgreSQL
-    a transaction-level advisory lock keyed on the deceased's blind index makes the second wait
-    until the first commits; under READ COMMITTED its duplicate check then sees the first
-    submission. SQLite allows one writer at a time, and the second transaction's write fails
-    rather than passing (its read snapshot is older than the first's commit).
+    Without it both could pass the duplicate check before either had committed.
+    * PostgreSQL: a transaction-level advisory lock keyed on the deceased's blind index makes the
+      second wait until the first commits; under READ COMMITTED its duplicate check then sees
+      the first submission.
+    * SQLite has one writer at a time, but the driver begins the transaction only at the first
+      write, so both checks could read before either wrote. A no-op write to the draft takes the
+      write lock first: the second submission waits here (busy_timeout), and its check reads
+      after the first has committed.
     """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         key = int.from_bytes(hashlib.sha256(f"deceased:{deceased_bidx}".encode()).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif dialect == "sqlite":
+        session.execute(update(Application).where(Application.id == app.id)
+                        .values(submit_key=Application.submit_key)
+                        .execution_options(synchronize_session=False))
 
 
 def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, applicant: ApplicantFacts,
@@ -231,7 +238,7 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
     if missing is not None:
         return SubmitResult("incomplete", app, step=missing)
 
-    _one_submission_per_deceased_at_a_time(session, vault.index(draft.answers["d_id"]))
+    _one_submission_per_deceased_at_a_time(session, app, vault.index(draft.answers["d_id"]))
     other = active_for_deceased(session, vault, draft.answers["d_id"], exclude_id=app.id)
     if other is not None:
         return SubmitResult("duplicate", app, duplicate=other)
