@@ -22,6 +22,7 @@ from portal.db import make_engine, make_sessionmaker
 from portal.services.bootstrap import validate_reference_data, warm_up
 from portal.web import site
 from portal.web.common import STATIC_DIR, Services
+from portal.web.throttling import build_throttle
 from portal.web.security import (
     BodySizeLimitMiddleware,
     CrossSiteRefusalMiddleware,
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
     
     validate_reference_data()  # catalogue errors stop start-up with a clear message
+    svc.extras["throttle"] = build_throttle(settings, engine)  # a wrong RATE_LIMIT_* stops start-up too
 
     routes = _area_routes(settings, svc)
     routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
@@ -81,7 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         routes=routes,
         middleware=middleware,
         exception_handlers={400: site.http_exception, 401: site.http_exception, 403: site.http_exception, 404: site.http_exception,
-                            405: site.http_exception, 409: site.http_exception, 500: site.server_error,
+                            405: site.http_exception, 409: site.http_exception, 429: site.http_exception, 500: site.server_error,
                             Exception: site.server_error},
         lifespan=lifespan,
     )

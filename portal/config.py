@@ -32,7 +32,18 @@ SETTINGS_DOC: dict[str, str] = {
     "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
     "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
     "PRERENDER_RECEIPTS": "1 to render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
+    # Throttling (portal/services/throttle.py declares the limits; a test keeps these defaults equal).
+    "RATE_LIMIT_STORAGE": "Where throttling counts: db (a table in DATABASE_URL), or a limits storage URI such as redis://host:6379 (pip install redis) or memory:// (one process only). Default db.",
+    "RATE_LIMIT_LOGIN_USER": "Failed logins per username at the stand-in provider, then even the right password waits. Default 5 per 15 minutes.",
+    "RATE_LIMIT_LOGIN_IP": "Failed logins per client IP at the stand-in provider. Default 30 per 15 minutes.",
+    "RATE_LIMIT_STEP_SAVE": "Application step saves and 保存，稍后继续 per account. Default 60 per minute; 600 per hour.",
+    "RATE_LIMIT_SEARCH": "Policy searches per client IP. Default 120 per minute; 2000 per hour.",
+    "RATE_LIMIT_VERIFY": "Receipt checks (/verify) per client IP. Default 30 per minute; 300 per hour.",
+    "RATE_LIMIT_DOWNLOAD": "Receipt and archive PDF downloads per account. Default 30 per 10 minutes; 300 per day.",
+    "RATE_LIMIT_IN_PROGRESS": "Newly typed 身份证号 of a deceased checked for a case in progress, per account. Default 5 per hour; 10 per day.",
 }
+
+RATE_LIMIT_PREFIX = "RATE_LIMIT_"
 
 
 def _secret_file(var_dir: Path, name: str, make: str) -> str:
@@ -45,6 +56,15 @@ def _secret_file(var_dir: Path, name: str, make: str) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(make)
     return make
+
+
+def rate_limit_overrides(env: Mapping[str, str]) -> dict[str, str]:
+    """RATE_LIMIT_<NAME>=<limits string> -> {name: string}; names are checked by the throttle module."""
+    return {
+        key.removeprefix(RATE_LIMIT_PREFIX).lower(): value.strip()
+        for key, value in env.items()
+        if key.startswith(RATE_LIMIT_PREFIX) and key != "RATE_LIMIT_STORAGE" and value.strip()
+    }
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -73,6 +93,8 @@ class Settings:
     workers: int = 1
     threads: int = 8
     prerender_receipts: bool = True
+    rate_limit_storage: str = "db"
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -104,4 +126,6 @@ class Settings:
             workers=int(env.get("WORKERS") or 1),
             threads=max(1, int(env.get("THREADS") or 8)),
             prerender_receipts=_flag(env.get("PRERENDER_RECEIPTS"), True),
+            rate_limit_storage=(env.get("RATE_LIMIT_STORAGE") or "db").strip(),
+            rate_limits=rate_limit_overrides(env),
         )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -290,3 +291,16 @@ class NumberSequence(Base):
     __tablename__ = "number_sequence"
     prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ThrottleCounter(Base):
+    """One fixed-window counter of portal/services/throttle.py (limits' storage interface).
+
+    `key` names the limit, the window length and a keyed hash of who is counted (never an IP,
+    username or account id in clear); `expires_at` is epoch seconds, when the window ends.
+    """
+
+    __tablename__ = "throttle_counter"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float(precision=53), index=True)

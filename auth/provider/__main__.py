@@ -19,6 +19,7 @@ from portal.db import Base, make_engine, make_sessionmaker
 from .app import create_standalone_app
 from .config import DEFAULT_PERSONAS_PATH, REPO_ROOT, ClientConfig, ProviderConfig, load_or_create_secret
 from .models import IdpAccessToken, IdpAuthCode
+from portal.models import ThrottleCounter
 
 VAR = REPO_ROOT / "var"
 
@@ -87,7 +88,8 @@ def build(args: argparse.Namespace):
     if args.db.startswith("sqlite:///"):
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(args.db)
-    Base.metadata.create_all(engine, tables=[IdpAuthCode.__table__, IdpAccessToken.__table__])
+    Base.metadata.create_all(engine, tables=[IdpAuthCode.__table__, IdpAccessToken.__table__,
+                                                    ThrottleCounter.__table__])
     return config, create_standalone_app(config, make_sessionmaker(engine))
 
 

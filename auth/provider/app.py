@@ -32,6 +32,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from portal.services.throttle import Throttle, make_storage, retry_text
+
 from .config import DEFAULT_STATIC_DIR, SUPPORTED_SCOPES, ProviderConfig, load_or_create_key, public_jwks
 from .personas import CLAIMS_SUPPORTED, Persona, PersonaStore
 from .server import ProviderServer, StarletteOAuth2Request
@@ -59,6 +61,7 @@ HTML_HEADERS = {
 DEMO_PASSWORD_NOTE = "演示密码："
 
 MSG_BAD_LOGIN = "用户名或密码错误，请重新输入。"
+MSG_LOCKED = "登录失败的次数太多了。为了保护账户安全，现在暂时不能登录，请在{when}再试。"
 MSG_MISSING = "请输入用户名和密码。"
 MSG_CSRF = "页面已过期或请求无效，请重新输入用户名和密码后登录。"
 MSG_BAD_CLIENT = "发起登录的应用未在本模拟平台登记，无法登录。"
@@ -114,6 +117,9 @@ class StandInProvider:
         self.personas = PersonaStore.from_file(config.personas_path)
         self.server = ProviderServer(config, session_factory, self.personas, self.key)
         self.sessions = ProviderSessions(config)
+        # Failed logins per username and per client IP (successful ones are never counted).
+        self.throttle = Throttle(make_storage(config.rate_limit_storage, session_factory.kw["bind"]),
+                                 config.rate_limits, config.session_secret)
         self.jinja = Environment(
             loader=FileSystemLoader(str(config.templates_dir)),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -185,6 +191,20 @@ class StandInProvider:
             self.sessions.save(response, new_session)
         return response
 
+    @staticmethod
+    def _login_identities(request: Request, username: str) -> dict[str, str]:
+        ip = request.client.host if request.client else "unknown"
+        return {"login_user": "user:" + username.lower()[:64], "login_ip": "ip:" + ip}
+
+    def _locked_for(self, who: dict[str, str]) -> int:
+        """Seconds until a login may be tried again (0: now)."""
+        verdicts = [self.throttle.test(name, identity) for name, identity in who.items()]
+        return max((v.retry_after for v in verdicts if not v.allowed), default=0)
+
+    def _count_failure(self, who: dict[str, str]) -> None:
+        for name, identity in who.items():
+            self.throttle.hit(name, identity)
+
     def _authorize_error(self, oauth_req: StarletteOAuth2Request, error: OAuth2Error) -> Response:
         if error.redirect_uri:  # client and redirect_uri were validated: tell the client
             return self.server.handle_error_response(oauth_req, error)
@@ -250,7 +270,7 @@ class StandInProvider:
         oauth_req = self._oauth_request(request, params)
 
         if login is not None:
-            return await self._handle_login(session, params, oauth_req, login)
+            return await self._handle_login(request, session, params, oauth_req, login)
 
         user, auth_time = self._current_user(session, dict(params))
         try:
@@ -262,7 +282,7 @@ class StandInProvider:
             return self._login_page(session, params, username=hint if self.personas.by_username(hint) else "")
         return await run_in_threadpool(self._issue_code, oauth_req, grant, user, auth_time)
 
-    async def _handle_login(self, session, params, oauth_req, login: dict[str, str]) -> Response:
+    async def _handle_login(self, request: Request, session, params, oauth_req, login: dict[str, str]) -> Response:
         try:
             grant = await run_in_threadpool(self.server.get_consent_grant, oauth_req, None)
         except OAuth2Error as error:
@@ -275,10 +295,19 @@ class StandInProvider:
         password = login.get("password", "")
         if not username or not password:
             return self._login_page(session, params, error=MSG_MISSING, username=username)
+        who = self._login_identities(request, username)
+        wait = await run_in_threadpool(self._locked_for, who)
+        if wait:  # too many failures: even the right password waits until the window passes
+            response = self._login_page(session, params, error=MSG_LOCKED.format(when=retry_text(wait)),
+                                        username=username, status_code=429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         persona = self.personas.authenticate(username, password)
         if persona is None:
             log.info("stand-in IdP: failed login for %r", username[:64])
+            await run_in_threadpool(self._count_failure, who)
             return self._login_page(session, params, error=MSG_BAD_LOGIN, username=username)
+        await run_in_threadpool(self.throttle.clear, "login_user", who["login_user"])
         auth_time = int(time.time())
         response = await run_in_threadpool(self._issue_code, oauth_req, grant, persona, auth_time)
         # a fresh session (and CSRF token) after every successful login

@@ -9,11 +9,14 @@ import logging
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from joserfc.jwk import RSAKey
+
+from portal.config import rate_limit_overrides
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,10 @@ class ProviderConfig:
     templates_dir: Path = DEFAULT_TEMPLATES_DIR
     #: URL of the login page stylesheet (served by the portal, or by the standalone app)
     css_href: str = "/static/css/idp.css"
+    #: failed-login limits (`login_user`, `login_ip`) and where they are counted: the portal's
+    #: RATE_LIMIT_* settings, read from the same environment (portal/services/throttle.py)
+    rate_limits: Mapping[str, str] = field(default_factory=lambda: rate_limit_overrides(os.environ))
+    rate_limit_storage: str = field(default_factory=lambda: os.environ.get("RATE_LIMIT_STORAGE") or "db")
 
     def __post_init__(self) -> None:
         self.issuer = self.issuer.rstrip("/")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
 from portal.models import Application, CitizenAccount
+from portal.services.events import Actor, record
 
 # An application in one of these states no longer blocks a new one for the same deceased.
 INACTIVE_STATUSES = ("draft", "completed", "refused", "withdrawn")
@@ -135,3 +136,28 @@ def active_for_deceased(session: Session, vault: Vault, id_card: str, *, exclude
     if exclude_id is not None:
         query = query.where(Application.id != exclude_id)
     return session.scalars(query.order_by(Application.id)).first()
+
+
+IN_PROGRESS_CHECK = "citizen:deceased:in_progress_check"
+
+
+def find_in_progress(session: Session, vault: Vault, actor: Actor, id_card: str, *,
+                     exclude_id: int | None = None) -> Application | None:
+    """`active_for_deceased`, with every look-up in the event log: asking whether someone's case is
+    in progress tells whether that person has died, so who asked is kept (never the number).
+    The caller throttles it (portal/services/throttle.py, limit `in_progress`)."""
+    other = active_for_deceased(session, vault, id_card, exclude_id=exclude_id)
+    log_in_progress_check(session, actor, other)
+    return other
+
+
+def log_in_progress_check(session: Session, actor: Actor, other: Application | None) -> None:
+    """Record one look-up; a hit goes on that case's staff timeline, so the window knows."""
+    if other is None:
+        record(session, actor, IN_PROGRESS_CHECK, "核对逝者是否已有申请在办理：没有", after={"found": False})
+        return
+    same = other.account_id == actor.id
+    summary = ("申请人再次填写了这位逝者的身份证号码，已提示申请正在办理中" if same else
+               "另一个账户填写了这位逝者的身份证号码，已告知对方申请正在办理中（未显示申请内容）")
+    record(session, actor, IN_PROGRESS_CHECK, summary, application_id=other.id,
+           after={"found": True, "same_account": same})

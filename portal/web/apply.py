@@ -5,6 +5,7 @@ it is left (POST /apply/step/<step>/check, the page re-rendered and only that fi
 """
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -20,11 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth.permissions import citizen_only
-from auth.session import SessionUser
+from auth.session import SessionUser, current_user
 from portal.config import Settings
 from portal.db import transaction
 from portal.domain.catalogue import default_catalogue
-from portal.domain.idcard import mask_id
+from portal.domain.idcard import mask_id, parse_id
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
     ASHES_CATEGORIES,
@@ -34,7 +35,7 @@ from portal.domain.reference import (
     SCENARIOS,
     recipient_needs_review,
 )
-from portal.domain.validators import mask_account, mask_name, mask_phone
+from portal.domain.validators import FieldError, mask_account, mask_name, mask_phone
 from portal.models import Application
 from portal.services import applications as drafts
 from portal.services import receipts
@@ -42,6 +43,7 @@ from portal.services import submission
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
 from portal.web.common import Services, page, redirect, render, services
+from portal.web.throttling import account_key, enforce, ensure_within, limited
 
 STATUS_WORDS = {
     "submitted": "已提交，等待乡镇（街道）窗口受理",
@@ -258,6 +260,44 @@ def saved_page(request: Request, form: FormData | None, user: SessionUser) -> Re
     return render(request, "citizen/apply_saved.html", {})
 
 
+# --- the in-progress check (issue 11, item 12) ----------------------------------------------
+
+
+def _valid_id(raw: Any) -> str | None:
+    try:
+        return parse_id(str(raw or "")).number
+    except FieldError:
+        return None
+
+
+def _saved_deceased_id(request: Request, user: SessionUser) -> str | None:
+    """The deceased's number already in the draft (or in the application being corrected)."""
+    svc = services(request)
+    with svc.db() as session:
+        app_id = request.path_params.get("app_id")
+        app = drafts.open_draft(session, user.account_id) if app_id is None else session.get(Application, int(app_id))
+        if app is None or app.account_id != user.account_id:
+            return None
+        return _valid_id(drafts.read_draft(svc.vault, app).answers.get("d_id"))
+
+
+def _spends_in_progress_check(fn: Any) -> Any:
+    """A POST of the deceased step with a valid 身份证号 other than the one saved will look that number
+    up for a case in progress: it first spends one unit of the account's tight `in_progress` limit,
+    before anything is saved (refused: 429, nothing saved). Re-saving the same number costs nothing."""
+
+    @functools.wraps(fn)
+    def handler(request: Request, form: FormData | None, *args: Any) -> Response:
+        user = current_user(request)
+        if form is not None and user is not None and request.path_params.get("step") == "deceased":
+            typed = _valid_id(form.get("d_id"))
+            if typed is not None and typed != _saved_deceased_id(request, user):
+                enforce(request, "in_progress", account_key(user.account_id))
+        return fn(request, form, *args)
+
+    return handler
+
+
 # --- steps ---------------------------------------------------------------------------------
 
 
@@ -266,6 +306,8 @@ def _load_draft(session: Session, request: Request, user: SessionUser) -> Applic
 
 
 @page
+@limited("step_save", per="account", methods=("POST",))
+@_spends_in_progress_check
 @citizen_only
 def step_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
     try:
@@ -318,7 +360,8 @@ def _step_page(request: Request, form: FormData | None, user: SessionUser) -> Re
                           _step_context(request, step, answers, posted, errors, facts, back_check=back_check))
         draft = drafts.save_step(svc.vault, app, step.name, values, step.fields, complete=True)
         if step.name == "deceased":
-            other = drafts.active_for_deceased(session, svc.vault, values["d_id"], exclude_id=app.id)
+            other = drafts.find_in_progress(session, svc.vault, _actor(request, user), values["d_id"],
+                                            exclude_id=app.id)
             if other is not None:
                 return redirect("/apply/in-progress")
         if back_check:
@@ -358,35 +401,41 @@ def step_field_check(request: Request, form: FormData | None, user: SessionUser)
 @page
 @citizen_only
 def in_progress_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    # Showing the answer again costs nothing (the number was counted when saved), but not past the limit.
+    ensure_within(request, "in_progress", account_key(user.account_id))
     svc = services(request)
-    with svc.db() as session:
+    with transaction(svc.db) as session:
         app = _load_draft(session, request, user)
         if app is None:
             return redirect("/apply")
         answers = drafts.read_draft(svc.vault, app).answers
-        other = drafts.active_for_deceased(session, svc.vault, str(answers.get("d_id") or ""), exclude_id=app.id) \
-            if answers.get("d_id") else None
+        other = drafts.find_in_progress(session, svc.vault, _actor(request, user), str(answers["d_id"]),
+                                        exclude_id=app.id) if answers.get("d_id") else None
         if other is None:
             return redirect("/apply")
-        return _duplicate_page(request, session, other, user, answers)
+        return _duplicate_page(request, other, user, answers)
 
 
-def _duplicate_page(request: Request, session: Session, other: Application, user: SessionUser,
-                    answers: dict[str, Any]) -> Response:
-    deceased_name = other.deceased.name if other.deceased else str(answers.get("d_name") or "")
+def _county_name(code: str) -> str:
+    try:
+        return default_catalogue().county(code).name
+    except KeyError:
+        return ""
+
+
+def _duplicate_page(request: Request, other: Application, user: SessionUser, answers: dict[str, Any]) -> Response:
+    """A case for this person is in progress. The family's own case is shown in full; another
+    family's shows nothing of it (no name, 编号, date, status or place): only what to do, with the
+    window taken from what this family typed."""
     mine = other.account_id == user.account_id
-    info: dict[str, Any] = {
-        "deceased_name": mask_name(deceased_name),
-        "deceased_id": mask_id(str(answers.get("d_id") or "")),
-        "mine": mine,
-    }
-    # Someone else's case shows no 编号, date, status or place: only that it is being handled.
-    if mine:
-        try:
-            county = default_catalogue().county(other.county_code or "").name
-        except KeyError:
-            county = ""
+    info: dict[str, Any] = {"deceased_id": mask_id(str(answers.get("d_id") or "")), "mine": mine}
+    if not mine:
+        hukou = steps.hukou_parts(answers)
+        info["window"] = f"{_county_name(hukou[0])}{hukou[1]}" if hukou else ""
+    else:
+        county = _county_name(other.county_code or "")
         info.update({
+            "deceased_name": mask_name(other.deceased.name if other.deceased else str(answers.get("d_name") or "")),
             "number": other.number,
             "submitted_on": steps.fmt_date(other.submitted_at.astimezone(steps.CHINA).date())
             if other.submitted_at else "",
@@ -546,7 +595,9 @@ def submit_post(request: Request, form: FormData | None, user: SessionUser) -> R
                                        applicant=facts, actor=_actor(request, user))
             if result.outcome == "duplicate":
                 assert result.duplicate is not None
-                return _duplicate_page(request, session, result.duplicate, user, draft.answers)
+                ensure_within(request, "in_progress", account_key(user.account_id))
+                drafts.log_in_progress_check(session, _actor(request, user), result.duplicate)
+                return _duplicate_page(request, result.duplicate, user, draft.answers)
             if result.outcome == "incomplete":
                 return redirect(f"/apply/step/{result.step}")
             if result.outcome == "unknown" or result.application is None:
@@ -639,6 +690,8 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
 
 
 @page
+@limited("step_save", per="account", methods=("POST",))
+@_spends_in_progress_check
 @citizen_only
 def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
     step = _step_or_404(request.path_params["step"])
@@ -659,7 +712,7 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
         ctx = steps.Ctx(answers=answers, applicant=_applicant(facts))
         values, errors = steps.validate(step, posted, ctx)
         if not errors:
-            errors = _fix_refusal(session, svc, app, step, answers, values)
+            errors = _fix_refusal(session, svc, app, step, answers, values, _actor(request, user))
         if not errors:
             # The change must keep the rest of the application consistent (e.g. a new date of
             # death must still fit the certificate number).
@@ -689,13 +742,13 @@ DUPLICATE_IN_FIX = ("这个身份证号码的逝者已经有一份申请在办�
 
 
 def _fix_refusal(session: Session, svc: Services, app: Application, step: steps.Step,
-                 answers: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
+                 answers: dict[str, Any], values: dict[str, Any], actor: Actor) -> dict[str, str]:
     """Changes a correction may not make online, as field errors (the typed values are kept)."""
     conflict = submission.correction_conflict(answers, submission.corrected_answers(answers, step, values))
     if conflict is not None:
         return {conflict.field if conflict.field in step.fields else step.fields[0]: conflict.message}
     new_id = values.get("d_id")
-    if new_id and drafts.active_for_deceased(session, svc.vault, str(new_id), exclude_id=app.id) is not None:
+    if new_id and drafts.find_in_progress(session, svc.vault, actor, str(new_id), exclude_id=app.id) is not None:
         return {"d_id": DUPLICATE_IN_FIX}
     return {}
 

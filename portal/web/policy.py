@@ -25,6 +25,7 @@ from portal.domain.policy_content import CONFIDENCE_LABELS, DEPARTMENT_LABELS, M
 from portal.services.policies import get_article, knowledge_base
 from portal.services.policy_search import search
 from portal.web.common import Services, is_htmx, page, render, services
+from portal.web.throttling import limited
 
 PARAMS_FILE = ROOT / "content" / "policy_params.toml"
 _params: Params | None = None
@@ -226,6 +227,7 @@ def index(request: Request, form: FormData | None) -> Response:
 
 
 @page
+@limited("search", per="ip")
 def search_page(request: Request, form: FormData | None) -> Response:
     q = (request.query_params.get("q") or "").strip()[:50]
     with services(request).db() as session:

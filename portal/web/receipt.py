@@ -25,6 +25,7 @@ from portal.models import Application, DepartmentTask
 from portal.services import receipts
 from portal.services.events import Actor, record
 from portal.web.common import Services, page, render, services
+from portal.web.throttling import limited
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
@@ -43,6 +44,7 @@ def _app_id(request: Request) -> int:
 
 
 @page
+@limited("download", per="account")
 def family_pdf(request: Request, form: FormData | None) -> Response:
     user = current_user(request)
     if user is None:
@@ -58,6 +60,7 @@ def family_pdf(request: Request, form: FormData | None) -> Response:
 
 
 @page
+@limited("download", per="account")
 @staff_only()
 def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Response:
     svc = services(request)
@@ -79,6 +82,7 @@ def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Respon
 
 
 @page
+@limited("verify", per="ip")
 def verify_page(request: Request, form: FormData | None) -> Response:
     token = request.path_params["token"]
     svc = services(request)

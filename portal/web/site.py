@@ -9,6 +9,7 @@ from starlette.routing import Route
 from sqlalchemy import text
 
 from portal.web.common import ELDER_COOKIE, page, redirect, render, safe_next, services
+from portal.web.throttling import too_many_requests
 
 ERROR_TEXT: dict[int, tuple[str, str]] = {
     400: ("请求有误", "这个请求无法处理。请回到上一页重新操作。"),
@@ -17,6 +18,7 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
     405: ("无法这样操作", "这个页面不支持这种操作。请回到上一页重新操作。"),
     409: ("内容已被修改", "这条记录刚刚被其他人修改过。请刷新页面，看到最新内容后再操作。"),
     413: ("内容太大", "提交的内容太大了，请减少内容后再试。"),
+    429: ("请稍后再试", "您的操作太频繁了，请稍等一会儿再试。"),
     500: ("系统暂时出了问题", "很抱歉，系统暂时出了问题，您填写的内容已经保存。请稍后再试，或拨打 12345 求助。"),
 }
 
@@ -55,6 +57,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 401:  # auth.permissions.LoginRequired: send the visitor to log in, then back
         return redirect("/login?next=" + safe_next(str(getattr(exc, "detail", "/"))))
+    if status == 429 and isinstance(exc, HTTPException):  # throttled: say when to try again
+        return too_many_requests(request, exc)
     if status == 403 and getattr(exc, "detail", None) == "csrf":
         return error_page(request, 403, "页面已过期或来源不明，为了您的安全没有保存。请返回上一页，刷新后再提交一次。")
     return error_page(request, status)

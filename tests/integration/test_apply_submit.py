@@ -89,17 +89,21 @@ def test_duplicate_deceased_is_shown_masked(app, client: TestClient, engine: Eng
         start(other, "linxiaoyan")
         answers = typical()
         post_step(other, "scenario", answers["scenario"])
-        r = post_step(other, "deceased", answers["deceased"])
+        # a stranger types the number with another name and place
+        typed = {**answers["deceased"], "d_name": "王小明", "d_hukou": "330303:永中街道"}
+        r = post_step(other, "deceased", typed)
         assert r.headers["location"] == "/apply/in-progress"
         page = other.get("/apply/in-progress").text
         assert "这位逝者的申请已经在办理中" in page
-        assert "陈*三" in page and "3303**********0010" in page
+        assert "3303**********0010" in page  # the number they typed, masked
         assert DECEASED_ID not in page and "陈建国" not in page
-        # another family's case: no 编号, submission date, status or township, only how to ask
+        # another family's case: not even a masked name; no 编号, date, status or township
+        assert "陈*三" not in page and "陈老三" not in page and "王*明" not in page
         assert not re.search(r"330302-\d{8}-\d{4}", page)
         assert "提交日期" not in page and "五马街道" not in page and "受理地" not in page
         assert "已提交，等待" not in page and "/my/" not in page
-        assert "12345" in page and "乡镇（街道）" in page
+        # only what to do: the window of the place they typed, 12345
+        assert "12345" in page and "龙湾区永中街道" in page
 
 
 def test_duplicate_page_shows_own_case_in_full(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
