@@ -25,12 +25,12 @@ from portal.web.common import is_htmx, render, services
 
 REASONS: dict[str, str] = {
     "step_save": "您保存得太频繁了，这一次没有保存，之前保存的内容都还在。",
-    "search": "您查询得太频繁了，系统需要稍微歇一下。",
-    "verify": "核验回执的次数太多了，系统需要稍微歇一下。",
+    "search": "您查询得太频繁了，请稍等一会儿。",
+    "verify": "核验回执的次数太多了，请稍等一会儿。",
     "download": "下载的次数太多了，之前下载的文件仍然有效。",
     "in_progress": "为了保护逝者和家属的个人信息，每个账户在一段时间内能核对的逝者身份证号码有限。这一次填写的内容没有保存。",
 }
-DEFAULT_REASON = "您的操作太频繁了，系统需要稍微歇一下。"
+DEFAULT_REASON = "您的操作太频繁了，请稍等一会儿。"
 
 
 def build_throttle(settings: Settings, engine: Engine) -> Throttle:
