@@ -31,7 +31,18 @@ SETTINGS_DOC: dict[str, str] = {
     "PORT": "Port uvicorn listens on. Default 8000.",
     "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
     "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
-    "PRERENDER_RECEIPTS": "1 to render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
+    "JOB_WORKERS": "Background worker processes that `python -m portal worker` starts on this machine. Default 1.",
+    "JOB_LEASE_SECONDS": "How long a worker holds a job before another may take it over (renewed while it runs). Default 60.",
+    "JOB_POLL_SECONDS": "How often an idle worker looks for due jobs. Default 1.",
+    "SCHEDULE_TICK_SECONDS": "How often a worker checks the schedules (reminders, digests, 月对账). Default 30.",
+    "JOB_STUCK_SECONDS": "/healthz reports the queue as stuck (status degraded) when a due job has waited longer than this. Default 300.",
+    "JOB_HANDLER_MODULES": "Extra comma-separated modules that register job handlers (for tests and extensions). Default empty.",
+    "SMS_GATEWAY_URL": "HTTP SMS gateway endpoint; empty keeps the development sender, which only records texts. Default empty.",
+    "SMS_GATEWAY_KEY": "Bearer key for the SMS gateway. Default empty.",
+    "SMS_SIGNATURE": "Signature (签名) the gateway puts on every text. Default 身后一件事.",
+    "SMS_TIMEOUT_SECONDS": "Time-out for one call to the SMS gateway. Default 5.",
+    "SMS_PER_NUMBER_PER_HOUR": "Most texts sent to one mobile number in an hour; more wait. Default 5.",
+    "PRERENDER_RECEIPTS": "1 to have the worker render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
 }
 
 
@@ -73,6 +84,17 @@ class Settings:
     workers: int = 1
     threads: int = 8
     prerender_receipts: bool = True
+    job_workers: int = 1
+    job_lease_seconds: float = 60.0
+    job_poll_seconds: float = 1.0
+    schedule_tick_seconds: float = 30.0
+    job_handler_modules: str = ""
+    job_stuck_seconds: float = 300.0
+    sms_gateway_url: str = ""
+    sms_gateway_key: str = ""
+    sms_signature: str = "身后一件事"
+    sms_timeout_seconds: float = 5.0
+    sms_per_number_per_hour: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -104,4 +126,15 @@ class Settings:
             workers=int(env.get("WORKERS") or 1),
             threads=max(1, int(env.get("THREADS") or 8)),
             prerender_receipts=_flag(env.get("PRERENDER_RECEIPTS"), True),
+            job_workers=max(1, int(env.get("JOB_WORKERS") or 1)),
+            job_lease_seconds=float(env.get("JOB_LEASE_SECONDS") or 60),
+            job_poll_seconds=float(env.get("JOB_POLL_SECONDS") or 1),
+            schedule_tick_seconds=float(env.get("SCHEDULE_TICK_SECONDS") or 30),
+            job_handler_modules=env.get("JOB_HANDLER_MODULES") or "",
+            job_stuck_seconds=float(env.get("JOB_STUCK_SECONDS") or 300),
+            sms_gateway_url=env.get("SMS_GATEWAY_URL") or "",
+            sms_gateway_key=env.get("SMS_GATEWAY_KEY") or "",
+            sms_signature=env.get("SMS_SIGNATURE") or "身后一件事",
+            sms_timeout_seconds=float(env.get("SMS_TIMEOUT_SECONDS") or 5),
+            sms_per_number_per_hour=int(env.get("SMS_PER_NUMBER_PER_HOUR") or 5),
         )

@@ -19,6 +19,7 @@ AREAS = (
     "portal.web.receipt",   # PDF receipts and the public verification page
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
+    "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
     "portal.web.api",       # JSON API for department systems
 )
 
