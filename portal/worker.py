@@ -44,25 +44,33 @@ def job_extras(settings: Settings) -> dict[str, Any]:
 
 
 class Heartbeat:
-    """Renews a running job's lease every third of the lease, so only a dead worker loses it."""
+    """Renews the running job's lease every third of the lease, so only a dead worker loses it.
 
-    def __init__(self, db: sessionmaker[Session], job_id: int, worker_id: str, lease: float) -> None:
+    One thread per worker process for its whole life (a thread per job would cost more than a
+    short job itself).
+    """
+
+    def __init__(self, db: sessionmaker[Session], worker_id: str, lease: float) -> None:
+        self._db, self._worker_id, self._lease = db, worker_id, lease
+        self._current: int | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(db, job_id, worker_id, lease), daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="job-heartbeat")
+        self._thread.start()
 
-    def _run(self, db: sessionmaker[Session], job_id: int, worker_id: str, lease: float) -> None:
-        while not self._stop.wait(lease / 3):
+    def watch(self, job_id: int | None) -> None:
+        self._current = job_id
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._lease / 3):
+            job_id = self._current
+            if job_id is None:
+                continue
             try:
-                if not jobs.extend_lease(db, job_id, worker_id, lease):
-                    return
+                jobs.extend_lease(self._db, job_id, self._worker_id, self._lease)
             except Exception:  # noqa: BLE001 - a missed heartbeat only risks a second run
                 log.exception("could not renew the lease of job %s", job_id)
 
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
 
@@ -77,6 +85,7 @@ def work(settings: Settings, stop: threading.Event, *, worker_id: str | None = N
     worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     lease = settings.job_lease_seconds
     ran, next_tick = 0, 0.0
+    heartbeat = Heartbeat(db, worker_id, lease)
     try:
         while not stop.is_set():
             if time.monotonic() >= next_tick:
@@ -96,12 +105,16 @@ def work(settings: Settings, stop: threading.Event, *, worker_id: str | None = N
                     break
                 stop.wait(settings.job_poll_seconds)
                 continue
-            with Heartbeat(db, job.id, worker_id, lease):
+            heartbeat.watch(job.id)
+            try:
                 jobs.run_one(db, job, worker_id, extras)
+            finally:
+                heartbeat.watch(None)
             ran += 1
             if max_jobs is not None and ran >= max_jobs:
                 break
     finally:
+        heartbeat.close()
         engine.dispose()
     return ran
 

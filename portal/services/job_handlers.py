@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.services import jobs, notifications, receipts
+from portal.services import jobs, notifications, receipts, reminders  # noqa: F401 - reminders registers its job
 from portal.services.jobs import JobContext
 
 
@@ -30,3 +30,14 @@ def receipt_render(session: Session, payload: dict[str, Any], ctx: JobContext) -
     settings = ctx.extras["settings"]
     if settings.prerender_receipts:
         receipts.prerender(ctx.db, ctx.extras["vault"], settings, int(payload["application_id"]), strict=True)
+
+
+#: Functions the monthly reconciliation runs on the 10th (the 月对账 issue adds its own here).
+MONTHLY_HOOKS: list[Any] = []
+
+
+@jobs.handler("reconcile.month", "月对账")
+def reconcile_month(session: Session, payload: dict[str, Any], ctx: JobContext) -> None:
+    """The 10th of the month: run every reconciliation step registered for the month before."""
+    for hook in MONTHLY_HOOKS:
+        hook(session, payload, ctx)

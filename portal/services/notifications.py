@@ -36,10 +36,14 @@ def family_phone_enc(application: Application) -> str | None:
     return None
 
 
-def queue_sms(session: Session, application: Application, body: str) -> Notification:
-    """Put one text for the family into the outbox, and its delivery job (same transaction)."""
-    note = Notification(application_id=application.id, channel="sms", phone_enc=family_phone_enc(application),
-                        body=SIGN + body, status="queued")
+def queue_sms(session: Session, application: Application, body: str, *, phone_enc: str | None = None) -> Notification:
+    """Put one text for the family into the outbox, and its delivery job (same transaction).
+
+    The text goes to the applicant (else the recipient); `phone_enc` overrides that, e.g. for a
+    draft, which has no parties yet (the account's own phone).
+    """
+    note = Notification(application_id=application.id, channel="sms",
+                        phone_enc=phone_enc or family_phone_enc(application), body=SIGN + body, status="queued")
     session.add(note)
     already = any(isinstance(o, Job) and o.kind == FLUSH_KIND and o.payload.get("application_id") == application.id
                   for o in session.new)
@@ -141,3 +145,17 @@ def msg_task_refused(number: str, matter: str, reason: str) -> str:
 
 def msg_all_done(number: str) -> str:
     return f"您好，您的申请（编号{number}）所有事项都已办结。感谢您的耐心，请多保重。"
+
+
+def msg_remind_hukou(number: str, due: str) -> str:
+    return (f"您好，按规定逝者的户口应在去世后30日内注销（{due}前），请带上死亡证明到户籍所在地派出所办理；"
+            f"也可以在“我的申请”里补充申请，由公安部门办理。编号{number}。")
+
+
+def msg_remind_pension(number: str, due: str) -> str:
+    return (f"您好，逝者的丧葬补助金、抚恤金一般在去世后3个月内申领（约{due}前），"
+            f"具体以当地人社部门为准。如需帮助，请拨打12345。编号{number}。")
+
+
+def msg_remind_draft(link: str) -> str:
+    return f"您好，您有一份身后事联办申请还没有提交，填过的内容都已保存。方便时登录后继续填写：{link}"
