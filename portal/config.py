@@ -42,6 +42,8 @@ SETTINGS_DOC: dict[str, str] = {
     "SMS_SIGNATURE": "Signature (签名) the gateway puts on every text. Default 身后一件事.",
     "SMS_TIMEOUT_SECONDS": "Time-out for one call to the SMS gateway. Default 5.",
     "SMS_PER_NUMBER_PER_HOUR": "Most texts sent to one mobile number in an hour; more wait. Default 5.",
+    "DUTY_PHONES": "Duty phones for staff texts: department@county=phone, comma-separated (admin@county for escalations). Default empty (no staff texts).",
+    "ESCALATE_AFTER_WORKDAYS": "A task overdue by this many working days is reported to the county's administrators. Default 3.",
     "PRERENDER_RECEIPTS": "1 to have the worker render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
 }
 
@@ -95,6 +97,8 @@ class Settings:
     sms_signature: str = "身后一件事"
     sms_timeout_seconds: float = 5.0
     sms_per_number_per_hour: int = 5
+    duty_phones: str = ""
+    escalate_after_workdays: int = 3
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -137,4 +141,6 @@ class Settings:
             sms_signature=env.get("SMS_SIGNATURE") or "身后一件事",
             sms_timeout_seconds=float(env.get("SMS_TIMEOUT_SECONDS") or 5),
             sms_per_number_per_hour=int(env.get("SMS_PER_NUMBER_PER_HOUR") or 5),
+            duty_phones=env.get("DUTY_PHONES") or "",
+            escalate_after_workdays=max(1, int(env.get("ESCALATE_AFTER_WORKDAYS") or 3)),
         )

@@ -34,6 +34,10 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("family-reminders", "0 9 * * *", "reminders.family", timedelta(hours=10),
              "每天 9:00 给家属发送期限提醒（户口注销 30 天、抚恤金申领、未提交的草稿）"),
+    Schedule("staff-digest", "30 8 * * *", "digest.staff", timedelta(hours=6),
+             "每天 8:30 汇总下一个工作日到期和已超期的事项，发给各部门值班电话"),
+    Schedule("escalate-overdue", "0 10 * * *", "escalate.overdue", timedelta(hours=10),
+             "每天 10:00 把超期较久的事项上报区县管理员"),
     Schedule("monthly-reconciliation", "0 6 10 * *", "reconcile.month", timedelta(days=5),
              "每月 10 日 6:00 生成上月对账（月对账）"),
 )

@@ -24,7 +24,8 @@ from portal.db import transaction
 from portal.domain import status as st
 from portal.domain.reference import APPLICANT_RELATIONS
 from portal.models import Application, DepartmentTask, StaffMember
-from portal.services import notifications, queues
+from portal.domain import clock
+from portal.services import digest, notifications, queues
 from portal.services import workflow as wf
 from portal.web.common import Services, page, redirect, render, services
 
@@ -87,15 +88,21 @@ def _form(form: FormData | None) -> dict[str, str]:
 @staff_only(*ANY_STAFF)
 def home(request: Request, form: FormData | None, staff: Staff) -> Response:
     """工作台: what is waiting for this staff member, with links to their queues."""
-    to_accept = todo = overdue = 0
+    to_accept = todo = overdue = due_next = 0
+    escalated: list[dict[str, Any]] = []
     with services(request).db() as session:
         if staff.role in (Role.WINDOW_CLERK, Role.ADMIN):
             to_accept = queues.window_queue(session, staff, limit=1)[1].get("submitted", 0)
         if staff.role is Role.OFFICER:
             page_ = queues.officer_queue(session, staff, limit=1)
             todo, overdue = page_.counts.get("todo") or 0, page_.overdue_total
-    return render(request, "backoffice/home.html",
-                  _ctx(request, staff, to_accept=to_accept, todo=todo, overdue=overdue))
+            due_next = sum(d.due_next for d in digest.queue_digests(
+                session, clock.today(), department=staff.department, county_code=staff.county_code))
+        if staff.role is Role.ADMIN:
+            escalated = [{"application_id": t.application_id, "summary": e.summary, "matter": wf.matter_name(t.matter_code)}
+                         for t, e in digest.escalated_open(session, staff.county_code)]
+    return render(request, "backoffice/home.html", _ctx(request, staff, to_accept=to_accept, todo=todo,
+                                                        overdue=overdue, due_next=due_next, escalated=escalated))
 
 
 # --- window: 一窗受理 ------------------------------------------------------------------------------
