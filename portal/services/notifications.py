@@ -144,7 +144,8 @@ def msg_task_refused(number: str, matter: str, reason: str) -> str:
 
 
 def msg_all_done(number: str) -> str:
-    return f"您好，您的申请（编号{number}）所有事项都已办结。感谢您的耐心，请多保重。"
+    return (f"您好，您的申请（编号{number}）所有事项都已办结。各项结果和您可能还需要自己办的事，"
+            "已写在“我的申请”的办结告知里，可下载保存。感谢您的耐心，请多保重。")
 
 
 def msg_remind_hukou(number: str, due: str) -> str:
