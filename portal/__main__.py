@@ -1,4 +1,4 @@
-"""Command line: python -m portal serve | migrate | seed-demo | check."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | check."""
 from __future__ import annotations
 
 import argparse
@@ -58,6 +58,20 @@ def cmd_serve(settings: Settings, reload: bool = False) -> None:
     )
 
 
+def cmd_worker(settings: Settings, processes: int | None, once: bool) -> None:
+    if once:
+        import threading
+
+        from portal.worker import work
+
+        ran = work(settings, threading.Event(), idle_exit=True)
+        print(f"已处理 {ran} 个后台任务。")
+        return
+    from portal.worker import run
+
+    run(settings, processes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal", description="身后一件事 portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="check that models, migrations and reference data agree")
     serve = sub.add_parser("serve", help="serve the portal with uvicorn")
     serve.add_argument("--reload", action="store_true")
+    worker = sub.add_parser("worker", help="work background jobs and schedules (SMS, receipts, reminders)")
+    worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
+    worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -74,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_seed(settings)
     elif args.command == "check":
         cmd_check(settings)
+    elif args.command == "worker":
+        cmd_worker(settings, args.processes, args.once)
     elif args.command == "serve":
         cmd_serve(settings, reload=args.reload)
     return 0

@@ -31,7 +31,6 @@ SETTINGS_DOC: dict[str, str] = {
     "PORT": "Port uvicorn listens on. Default 8000.",
     "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
     "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
-    "PRERENDER_RECEIPTS": "1 to render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
     # Throttling (portal/services/throttle.py declares the limits; a test keeps these defaults equal).
     "RATE_LIMIT_STORAGE": "Where throttling counts: db (a table in DATABASE_URL), or a limits storage URI such as redis://host:6379 (pip install redis) or memory:// (one process only). Default db.",
     "RATE_LIMIT_LOGIN_USER": "Failed logins per username at the stand-in provider, then even the right password waits. Default 5 per 15 minutes.",
@@ -41,6 +40,20 @@ SETTINGS_DOC: dict[str, str] = {
     "RATE_LIMIT_VERIFY": "Receipt checks (/verify) per client IP. Default 30 per minute; 300 per hour.",
     "RATE_LIMIT_DOWNLOAD": "Receipt and archive PDF downloads per account. Default 30 per 10 minutes; 300 per day.",
     "RATE_LIMIT_IN_PROGRESS": "Newly typed 身份证号 of a deceased checked for a case in progress, per account. Default 5 per hour; 10 per day.",
+    "JOB_WORKERS": "Background worker processes that `python -m portal worker` starts on this machine. Default 1.",
+    "JOB_LEASE_SECONDS": "How long a worker holds a job before another may take it over (renewed while it runs). Default 60.",
+    "JOB_POLL_SECONDS": "How often an idle worker looks for due jobs. Default 1.",
+    "SCHEDULE_TICK_SECONDS": "How often a worker checks the schedules (reminders, digests, 月对账). Default 30.",
+    "JOB_STUCK_SECONDS": "/healthz reports the queue as stuck (status degraded) when a due job has waited longer than this. Default 300.",
+    "JOB_HANDLER_MODULES": "Extra comma-separated modules that register job handlers (for tests and extensions). Default empty.",
+    "SMS_GATEWAY_URL": "HTTP SMS gateway endpoint; empty keeps the development sender, which only records texts. Default empty.",
+    "SMS_GATEWAY_KEY": "Bearer key for the SMS gateway. Default empty.",
+    "SMS_SIGNATURE": "Signature (签名) the gateway puts on every text. Default 身后一件事.",
+    "SMS_TIMEOUT_SECONDS": "Time-out for one call to the SMS gateway. Default 5.",
+    "SMS_PER_NUMBER_PER_HOUR": "Most texts sent to one mobile number in an hour; more wait. Default 5.",
+    "DUTY_PHONES": "Duty phones for staff texts: department@county=phone, comma-separated (admin@county for escalations). Default empty (no staff texts).",
+    "ESCALATE_AFTER_WORKDAYS": "A task overdue by this many working days is reported to the county's administrators. Default 3.",
+    "PRERENDER_RECEIPTS": "1 to have the worker render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
 }
 
 RATE_LIMIT_PREFIX = "RATE_LIMIT_"
@@ -95,6 +108,19 @@ class Settings:
     prerender_receipts: bool = True
     rate_limit_storage: str = "db"
     rate_limits: Mapping[str, str] = field(default_factory=dict)
+    job_workers: int = 1
+    job_lease_seconds: float = 60.0
+    job_poll_seconds: float = 1.0
+    schedule_tick_seconds: float = 30.0
+    job_handler_modules: str = ""
+    job_stuck_seconds: float = 300.0
+    sms_gateway_url: str = ""
+    sms_gateway_key: str = ""
+    sms_signature: str = "身后一件事"
+    sms_timeout_seconds: float = 5.0
+    sms_per_number_per_hour: int = 5
+    duty_phones: str = ""
+    escalate_after_workdays: int = 3
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -128,4 +154,17 @@ class Settings:
             prerender_receipts=_flag(env.get("PRERENDER_RECEIPTS"), True),
             rate_limit_storage=(env.get("RATE_LIMIT_STORAGE") or "db").strip(),
             rate_limits=rate_limit_overrides(env),
+            job_workers=max(1, int(env.get("JOB_WORKERS") or 1)),
+            job_lease_seconds=float(env.get("JOB_LEASE_SECONDS") or 60),
+            job_poll_seconds=float(env.get("JOB_POLL_SECONDS") or 1),
+            schedule_tick_seconds=float(env.get("SCHEDULE_TICK_SECONDS") or 30),
+            job_handler_modules=env.get("JOB_HANDLER_MODULES") or "",
+            job_stuck_seconds=float(env.get("JOB_STUCK_SECONDS") or 300),
+            sms_gateway_url=env.get("SMS_GATEWAY_URL") or "",
+            sms_gateway_key=env.get("SMS_GATEWAY_KEY") or "",
+            sms_signature=env.get("SMS_SIGNATURE") or "身后一件事",
+            sms_timeout_seconds=float(env.get("SMS_TIMEOUT_SECONDS") or 5),
+            sms_per_number_per_hour=int(env.get("SMS_PER_NUMBER_PER_HOUR") or 5),
+            duty_phones=env.get("DUTY_PHONES") or "",
+            escalate_after_workdays=max(1, int(env.get("ESCALATE_AFTER_WORKDAYS") or 3)),
         )

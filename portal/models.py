@@ -240,6 +240,7 @@ class Notification(Base):
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
     channel: Mapped[str] = mapped_column(String(10), default="sms")
     phone_enc: Mapped[str | None] = mapped_column(String(255))
+    phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)  # per-number rate limit, set on send
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued | sent | failed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -304,3 +305,36 @@ class ThrottleCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Float(precision=53), index=True)
+
+
+class Job(Base):
+    """Background work, written in the same transaction as the change that causes it (outbox).
+
+    status: queued (due at run_at) | running (leased to a worker until lease_until) | done |
+    dead (gave up after max_attempts; an administrator may retry) | cancelled.
+    """
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_due", "status", "run_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduleRun(Base):
+    """One row per schedule and period: the primary key makes a schedule fire once across workers."""
+
+    __tablename__ = "schedule_run"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,38 +1,29 @@
-"""SMS to families: an outbox in the database, a sender interface, a development sender.
+"""SMS to families: an outbox in the database, delivered by the background worker.
 
-Messages are queued in the same transaction as the change they report (so a rolled-back change
-never sends a text). Delivery is separate: `deliver(session, sender, vault)` hands queued rows to
-a `Sender`. There is no real SMS gateway: `DevSender` only records that a message was "sent",
-and the administrator's outbox page (/admin/outbox) shows every message.
+Messages are queued in the same transaction as the change they report, together with a
+`sms.flush` job for the family (so a rolled-back change never sends a text). The worker's
+flush sends every text queued for that family in one message (at most one text per family per
+change batch), through the sender chosen by settings (portal/services/sms_gateway.py), never
+more than SMS_PER_NUMBER_PER_HOUR to one number; failures are retried by the job system.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Protocol
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
-from portal.models import Application, Notification, Party
+from portal.domain import clock
+from portal.models import Application, Job, Notification, Party
+from portal.services import jobs
+from portal.services.sms_gateway import DevSender, Sender
+
+__all__ = ["DevSender", "Sender", "queue_sms", "deliver", "flush_family"]
 
 SIGN = "【身后一件事】"
-
-
-class Sender(Protocol):
-    """Delivers one text; raises on failure (the row is then marked failed)."""
-
-    def send(self, phone: str | None, body: str) -> None: ...
-
-
-class DevSender:
-    """Development sender: nothing leaves the machine; the outbox row itself is the record."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str | None, str]] = []
-
-    def send(self, phone: str | None, body: str) -> None:
-        self.sent.append((phone, body))
+FLUSH_KIND = "sms.flush"
 
 
 def family_phone_enc(application: Application) -> str | None:
@@ -45,30 +36,68 @@ def family_phone_enc(application: Application) -> str | None:
     return None
 
 
-def queue_sms(session: Session, application: Application, body: str) -> Notification:
-    """Put one text for the family into the outbox (same transaction as the change)."""
-    note = Notification(application_id=application.id, channel="sms", phone_enc=family_phone_enc(application),
-                        body=SIGN + body, status="queued")
+def queue_sms(session: Session, application: Application, body: str, *, phone_enc: str | None = None) -> Notification:
+    """Put one text for the family into the outbox, and its delivery job (same transaction).
+
+    The text goes to the applicant (else the recipient); `phone_enc` overrides that, e.g. for a
+    draft, which has no parties yet (the account's own phone).
+    """
+    note = Notification(application_id=application.id, channel="sms",
+                        phone_enc=phone_enc or family_phone_enc(application), body=SIGN + body, status="queued")
     session.add(note)
+    already = any(isinstance(o, Job) and o.kind == FLUSH_KIND and o.payload.get("application_id") == application.id
+                  for o in session.new)
+    if not already:
+        jobs.enqueue(session, FLUSH_KIND, {"application_id": application.id})
     return note
 
 
-def deliver(session: Session, sender: Sender, vault: Vault, *, limit: int = 100) -> int:
-    """Hand queued messages to `sender`; returns how many were sent."""
-    rows = session.scalars(
-        select(Notification).where(Notification.status == "queued").order_by(Notification.id).limit(limit)
-    ).all()
-    sent = 0
+def combined_body(bodies: list[str]) -> str:
+    """One text out of several queued together: the sign once, each message in turn."""
+    parts = [b.removeprefix(SIGN) for b in bodies]
+    return SIGN + "".join(parts)
+
+
+def flush_family(session: Session, sender: Sender, vault: Vault, application_id: int | None, *,
+                 per_hour: int = 5) -> int:
+    """Send everything queued for one family as one text; returns how many rows it covered.
+
+    Idempotent: rows already sent are not sent again; a second flush finds nothing queued.
+    """
+    rows = list(session.scalars(
+        select(Notification).where(Notification.status == "queued", Notification.application_id == application_id)
+        .order_by(Notification.id).with_for_update()
+    ))
+    if not rows:
+        return 0
+    phone = vault.open(rows[0].phone_enc) if rows[0].phone_enc else None
+    bidx = vault.index(phone) if phone else None
+    if bidx is not None and per_hour > 0:
+        since = clock.now() - timedelta(hours=1)
+        recent = session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.phone_bidx == bidx, Notification.status == "sent", Notification.sent_at >= since)) or 0
+        if recent >= per_hour:
+            raise jobs.RetryLater(15 * 60)
+    sender.send(phone, combined_body([r.body for r in rows]), ref=f"sms-{rows[0].id}")
+    now = clock.now()
     for row in rows:
-        try:
-            sender.send(vault.open(row.phone_enc), row.body)
-        except Exception:  # noqa: BLE001 - any gateway failure marks the row, others carry on
-            row.status = "failed"
-            continue
-        row.status = "sent"
-        row.sent_at = datetime.now(timezone.utc)
-        sent += 1
-    return sent
+        row.status, row.sent_at, row.phone_bidx = "sent", now, bidx
+    return len(rows)
+
+
+def deliver(session: Session, sender: Sender, vault: Vault, *, limit: int = 100) -> int:
+    """Send everything queued now, family by family (tests and `python -m portal worker --once`)."""
+    families = session.scalars(
+        select(Notification.application_id).where(Notification.status == "queued").distinct().limit(limit)
+    ).all()
+    return sum(flush_family(session, sender, vault, app_id, per_hour=0) for app_id in families)
+
+
+def mark_failed(session: Session, payload: dict[str, Any], reason: str) -> None:
+    """A flush that gave up: its texts show as failed in the outbox, with the job's reason."""
+    for row in session.scalars(select(Notification).where(
+            Notification.status == "queued", Notification.application_id == payload.get("application_id"))):
+        row.status = "failed"
 
 
 def outbox(session: Session, *, status: str | None = None, limit: int = 200) -> list[Notification]:
@@ -115,4 +144,19 @@ def msg_task_refused(number: str, matter: str, reason: str) -> str:
 
 
 def msg_all_done(number: str) -> str:
-    return f"您好，您的申请（编号{number}）所有事项都已办结。感谢您的耐心，请多保重。"
+    return (f"您好，您的申请（编号{number}）所有事项都已办结。各项结果和您可能还需要自己办的事，"
+            "已写在“我的申请”的办结告知里，可下载保存。感谢您的耐心，请多保重。")
+
+
+def msg_remind_hukou(number: str, due: str) -> str:
+    return (f"您好，按规定逝者的户口应在去世后30日内注销（{due}前），请带上死亡证明到户籍所在地派出所办理；"
+            f"也可以在“我的申请”里补充申请，由公安部门办理。编号{number}。")
+
+
+def msg_remind_pension(number: str, due: str) -> str:
+    return (f"您好，逝者的丧葬补助金、抚恤金一般在去世后3个月内申领（约{due}前），"
+            f"具体以当地人社部门为准。如需帮助，请拨打12345。编号{number}。")
+
+
+def msg_remind_draft(link: str) -> str:
+    return f"您好，您有一份身后事联办申请还没有提交，填过的内容都已保存。方便时登录后继续填写：{link}"

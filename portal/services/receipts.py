@@ -388,11 +388,22 @@ def get_pdf(session: Session, vault: Vault, application: Application, settings: 
         return pdf
 
 
-def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, application_id: int) -> None:
+RENDER_KIND = "receipt.render"
+
+
+def queue_render(session: Session, application: Application) -> None:
+    """Have the worker render the family copy after this transaction commits (submit, correction)."""
+    from portal.services import jobs
+
+    jobs.enqueue(session, RENDER_KIND, {"application_id": application.id})
+
+
+def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, application_id: int, *,
+              strict: bool = False) -> None:
     """Render the family copy into the cache now, so the family's first download is a cached one.
 
-    Runs after the response to a submission or a correction (a background task). A failure is
-    only logged: the download then renders the receipt itself.
+    The worker runs it after a submission or a correction (`strict`: a failure is raised, so the
+    job retries); otherwise a failure is only logged and the download renders the receipt itself.
     """
     try:
         with transaction(db) as session:
@@ -400,6 +411,8 @@ def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, applicat
             if application is not None and application.number:
                 get_pdf(session, vault, application, settings, copy="family")
     except Exception:  # noqa: BLE001 - best effort, see above
+        if strict:
+            raise
         log.exception("receipt prerender failed for application %s", application_id)
 
 

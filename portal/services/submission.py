@@ -31,7 +31,7 @@ from portal.models import (
 )
 from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
 from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
-from portal.services import notifications, workflow
+from portal.services import notifications, receipts, workflow
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
 
@@ -275,6 +275,7 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
     )
     session.refresh(app, ["parties"])
     notifications.queue_sms(session, app, notifications.msg_submitted(app.number))
+    receipts.queue_render(session, app)
     return SubmitResult("submitted", app)
 
 
@@ -407,6 +408,7 @@ def apply_correction(session: Session, vault: Vault, app: Application, step: ste
     record(session, actor, "citizen:application:correct", f"补正了申请中的“{step.title}”",
            application_id=app.id, public=True, before={"fields": before_fields},
            after={"step": step.name})
+    receipts.queue_render(session, app)
     session.flush()
     for code in correction_steps_for(app, step.name):
         workflow.resume_after_correction(session, app, actor, step=code)

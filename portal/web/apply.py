@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,7 +37,6 @@ from portal.domain.reference import (
 from portal.domain.validators import FieldError, mask_account, mask_name, mask_phone
 from portal.models import Application
 from portal.services import applications as drafts
-from portal.services import receipts
 from portal.services import submission
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
@@ -610,14 +608,7 @@ def submit_post(request: Request, form: FormData | None, user: SessionUser) -> R
             if app is None or app.status == "draft":
                 raise
             app_id = app.id
-    return _prerendering_receipt(redirect(f"/apply/{app_id}/done"), svc, app_id)
-
-
-def _prerendering_receipt(response: Response, svc: Services, app_id: int) -> Response:
-    """Render the receipt after this response is sent: the family's 下载回执 is then instant."""
-    if svc.settings.prerender_receipts:
-        response.background = BackgroundTask(receipts.prerender, svc.db, svc.vault, svc.settings, app_id)
-    return response
+    return redirect(f"/apply/{app_id}/done")
 
 
 # --- confirmation --------------------------------------------------------------------------
@@ -734,7 +725,7 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
             return render(request, f"citizen/apply_{step.name}.html",
                           _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
         app_id = app.id
-    return _prerendering_receipt(redirect(f"/my/{app_id}"), svc, app_id)
+    return redirect(f"/my/{app_id}")
 
 
 DUPLICATE_IN_FIX = ("这个身份证号码的逝者已经有一份申请在办理中，同一位逝者只需要申请一次，不能改成这个号码。"

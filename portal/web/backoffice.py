@@ -24,7 +24,8 @@ from portal.db import transaction
 from portal.domain import status as st
 from portal.domain.reference import APPLICANT_RELATIONS
 from portal.models import Application, DepartmentTask, StaffMember
-from portal.services import notifications, queues
+from portal.domain import clock
+from portal.services import digest, notifications, queues
 from portal.services import workflow as wf
 from portal.web.common import Services, page, redirect, render, services
 
@@ -63,15 +64,13 @@ def _ctx(request: Request, staff: Staff, **extra: Any) -> dict[str, Any]:
             "county_options": [(c.code, c.name) for c in cat.counties], "relation_label": relation_label, **extra}
 
 
-def _deliver(request: Request) -> None:
-    """Hand queued texts to the sender (the development sender only records them)."""
-    svc = services(request)
-    sender = svc.extras.setdefault("sms_sender", notifications.DevSender())
-    try:
-        with transaction(svc.db) as session:
-            notifications.deliver(session, sender, svc.vault)
-    except Exception:  # noqa: BLE001 - delivery is retried from the outbox page; the action stands
-        pass
+# For the other back-office areas (e.g. portal/web/admin_jobs.py): the same layout context and flash.
+def page_context(request: Request, staff: Staff, **extra: Any) -> dict[str, Any]:
+    return _ctx(request, staff, **extra)
+
+
+def flash(request: Request, text: str) -> None:
+    _flash(request, text)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -89,15 +88,21 @@ def _form(form: FormData | None) -> dict[str, str]:
 @staff_only(*ANY_STAFF)
 def home(request: Request, form: FormData | None, staff: Staff) -> Response:
     """工作台: what is waiting for this staff member, with links to their queues."""
-    to_accept = todo = overdue = 0
+    to_accept = todo = overdue = due_next = 0
+    escalated: list[dict[str, Any]] = []
     with services(request).db() as session:
         if staff.role in (Role.WINDOW_CLERK, Role.ADMIN):
             to_accept = queues.window_queue(session, staff, limit=1)[1].get("submitted", 0)
         if staff.role is Role.OFFICER:
             page_ = queues.officer_queue(session, staff, limit=1)
             todo, overdue = page_.counts.get("todo") or 0, page_.overdue_total
-    return render(request, "backoffice/home.html",
-                  _ctx(request, staff, to_accept=to_accept, todo=todo, overdue=overdue))
+            due_next = sum(d.due_next for d in digest.queue_digests(
+                session, clock.today(), department=staff.department, county_code=staff.county_code))
+        if staff.role is Role.ADMIN:
+            escalated = [{"application_id": t.application_id, "summary": e.summary, "matter": wf.matter_name(t.matter_code)}
+                         for t, e in digest.escalated_open(session, staff.county_code)]
+    return render(request, "backoffice/home.html", _ctx(request, staff, to_accept=to_accept, todo=todo,
+                                                        overdue=overdue, due_next=due_next, escalated=escalated))
 
 
 # --- window: 一窗受理 ------------------------------------------------------------------------------
@@ -154,7 +159,6 @@ def _app_action(request: Request, form: FormData | None, staff: Staff,
         return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
     except wf.WorkflowError as exc:
         return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
-    _deliver(request)
     _flash(request, done)
     return redirect(f"/admin/applications/{app_id}")
 
@@ -296,7 +300,6 @@ def task_action(request: Request, form: FormData | None, staff: Staff) -> Respon
         return _task_page(request, staff, task_id, status_code=400, errors=errors, values=values, open_form=action)
     except wf.WorkflowError as exc:  # Conflict included: the latest state is shown, nothing saved
         return _task_page(request, staff, task_id, status_code=409, problem=exc.message)
-    _deliver(request)
     _flash(request, done)
     return redirect(f"/admin/tasks/{task_id}")
 
@@ -364,16 +367,13 @@ def staff_active(request: Request, form: FormData | None, staff: Staff) -> Respo
 @staff_only(Role.ADMIN)
 def outbox_page(request: Request, form: FormData | None, staff: Staff) -> Response:
     svc = services(request)
-    if form is not None:
-        _deliver(request)
-        _flash(request, "已发送待发短信（开发环境：只记录，不真正发送）。")
-        return redirect("/admin/outbox")
     with svc.db() as session:
         rows = notifications.outbox(session)
         items = [{"id": n.id, "application_id": n.application_id, "body": n.body, "status": n.status,
                   "phone": queues._mask("phone", svc.vault.open(n.phone_enc)),
                   "created": queues._fmt_time(n.created_at), "sent": queues._fmt_time(n.sent_at)} for n in rows]
-    return render(request, "backoffice/outbox.html", _ctx(request, staff, items=items))
+    dev = not svc.settings.sms_gateway_url
+    return render(request, "backoffice/outbox.html", _ctx(request, staff, items=items, dev_sender=dev))
 
 
 def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
@@ -392,5 +392,5 @@ def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
         Route("/admin/overview", overview_page, methods=["GET"]),
         Route("/admin/staff", staff_list, methods=["GET", "POST"]),
         Route("/admin/staff/{member_id:int}/active", staff_active, methods=["POST"]),
-        Route("/admin/outbox", outbox_page, methods=["GET", "POST"]),
+        Route("/admin/outbox", outbox_page, methods=["GET"]),
     ]

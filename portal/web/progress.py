@@ -16,7 +16,7 @@ from auth.permissions import citizen_only
 from auth.session import SessionUser
 from portal.config import Settings
 from portal.domain import status as st
-from portal.services import queues
+from portal.services import completion, queues
 from portal.web.common import Services, is_htmx, page, render, services
 
 POLL_SECONDS = 10
@@ -46,7 +46,8 @@ def my_progress(request: Request, form: FormData | None, user: SessionUser) -> R
         if app is None or app.status == st.APP_DRAFT:
             raise HTTPException(status_code=404)  # someone else's, or not submitted: not found
         view = queues.progress(session, app)
-    ctx = {"v": view, "st": st, "poll": POLL_SECONDS}
+        notice = completion.notice(app)
+    ctx = {"v": view, "st": st, "poll": POLL_SECONDS, "notice": notice}
     if is_htmx(request):
         return render(request, "citizen/progress.html", ctx, block="progress")
     return render(request, "citizen/progress.html", ctx)

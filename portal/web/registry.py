@@ -17,8 +17,10 @@ AREAS = (
     "portal.web.apply",     # 一表申请: guided application for families
     "portal.web.progress",  # 我的申请: progress, corrections
     "portal.web.receipt",   # PDF receipts and the public verification page
+    "portal.web.completion",  # 办结告知: the completion notice as a PDF
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
+    "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
     "portal.web.api",       # JSON API for department systems
 )
 

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from sqlalchemy import text
 
+from portal.services import jobs
 from portal.web.common import ELDER_COOKIE, page, redirect, render, safe_next, services
 from portal.web.throttling import too_many_requests
 
@@ -40,12 +41,19 @@ def set_elder(request: Request, form: FormData | None) -> Response:
 
 @page
 def healthz(request: Request, form: FormData | None) -> Response:
+    """Database reachable, and the job queue moving: a stuck worker shows as an old due job."""
     try:
         with services(request).db() as session:
             session.execute(text("SELECT 1"))
+            queue = jobs.stats(session)
     except Exception as exc:  # noqa: BLE001 - report any DB failure as unhealthy
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    age = queue.oldest_due_seconds
+    stuck = age is not None and age > services(request).settings.job_stuck_seconds
+    body = {"status": "degraded" if stuck else "ok", "database": "ok",
+            "jobs": {"due": queue.due, "oldest_due_seconds": None if age is None else round(age, 1),
+                     "dead": queue.counts.get(jobs.DEAD, 0), "stuck": stuck}}
+    return JSONResponse(body)
 
 
 def error_page(request: Request, status: int, message: str | None = None) -> Response:

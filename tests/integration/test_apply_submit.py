@@ -282,11 +282,20 @@ def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engin
     def cached() -> list[str]:
         return sorted(p.name for p in (tmp_path / "receipts" / str(app_id)).glob("*-family-*.pdf.sealed"))
 
+    def worker_runs() -> None:
+        import threading
+
+        from portal.worker import work
+
+        work(replace(own, job_poll_seconds=0.01), threading.Event(), idle_exit=True)
+
     try:
         with _new_client(application) as c:
             app_id = full_application(c)
+            assert cached() == []  # not in the request: the worker renders it
+            worker_runs()
             after_submit = cached()
-            assert len(after_submit) == 1  # rendered once the confirmation was sent
+            assert len(after_submit) == 1
             download = c.get(f"/my/{app_id}/receipt.pdf")
             assert download.status_code == 200 and download.content.startswith(b"%PDF")
             assert cached() == after_submit  # the download was served from that render
@@ -296,6 +305,7 @@ def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engin
                        data={"csrf_token": csrf(c), "r_who": "self", "r_bank": "温州银行",
                              "r_account": "6217 0012 3456 7893"})
             assert r.status_code == 303
+            worker_runs()
             after_fix = cached()
             assert len(after_fix) == 1 and after_fix != after_submit  # the corrected receipt, ready
     finally:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from portal.db import transaction
-from portal.models import Application, DepartmentTask, Event, Notification, StaffMember
+from portal.models import Application, DepartmentTask, Event, Job, Notification, StaffMember
 from tests.conftest import csrf_from
 from tests.helpers import login
 from tests.integration.factories import new_application
@@ -45,7 +45,10 @@ def test_clerk_accepts_from_the_window_queue(client, db, vault) -> None:  # type
     assert "已受理申请" in after.text and "已受理" in after.text
     with db() as s:
         assert s.get(Application, app_id).status == "accepted"
-        assert s.scalar(select(Notification.status).where(Notification.application_id == app_id)) == "sent"
+        # the text is queued with its delivery job in the same transaction; the worker sends it
+        assert s.scalar(select(Notification.status).where(Notification.application_id == app_id)) == "queued"
+        assert s.scalar(select(func.count()).select_from(Job).where(Job.kind == "sms.flush",
+                                                                   Job.status == "queued")) >= 1
 
 
 def test_clerk_return_needs_a_reason(client, db, vault) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,53 @@
+"""China time, in one place.
+
+Wenzhou's working day, the 10th of the month and every promised date are China Standard Time
+(UTC+8, no daylight saving). Code asks this module for "now" instead of the system clock, so a
+test can move time with `frozen()` and a scheduled job sees the same day a family does.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+
+CHINA = timezone(timedelta(hours=8), "CST")
+
+_offset = timedelta(0)
+_fixed: datetime | None = None
+
+
+def now() -> datetime:
+    """The current instant as an aware UTC datetime (what the database stores)."""
+    if _fixed is not None:
+        return _fixed
+    return datetime.now(timezone.utc) + _offset
+
+
+def china_now() -> datetime:
+    """The current instant in China time (aware)."""
+    return now().astimezone(CHINA)
+
+
+def today() -> date:
+    """Today's date in China."""
+    return china_now().date()
+
+
+@contextmanager
+def frozen(at: datetime) -> Iterator[None]:
+    """Tests: pin the clock at `at` (naive means China time) for the duration of the block."""
+    global _fixed
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=CHINA)
+    previous, _fixed = _fixed, at.astimezone(timezone.utc)
+    try:
+        yield
+    finally:
+        _fixed = previous
+
+
+def as_china(value: datetime) -> datetime:
+    """A stored instant in China time (SQLite hands back naive UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(CHINA)
