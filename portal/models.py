@@ -290,3 +290,11 @@ class NumberSequence(Base):
     __tablename__ = "number_sequence"
     prefix: Mapped[str] = mapped_column(String(20), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Heartbeat(Base):
+    """A row that /healthz rewrites: proof that the database accepts writes, not only reads."""
+
+    __tablename__ = "heartbeat"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
