@@ -197,7 +197,8 @@ def run_with_retries(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
                 busy = is_busy(exc)
                 limit = BUSY_ATTEMPTS if busy else STORAGE_ATTEMPTS
                 if attempt.commits or attempt_no >= limit or not (busy or is_storage_failure(exc)):
-                    exc.committed_before = bool(attempt.commits)  # type: ignore[attr-defined]
+                    if isinstance(exc, sa_exc.SQLAlchemyError):
+                        exc.committed_before = bool(attempt.commits)  # type: ignore[attr-defined]
                     raise
                 log.warning("database %s, running the request again (attempt %d): %s",
                             "busy" if busy else "failed", attempt_no + 1, exc.__class__.__name__)

@@ -184,3 +184,17 @@ def test_health_check_reports_the_write_failure(tab: TestClient, engine: Engine)
         assert "write" in sick.json()["database"]
     healthy = tab.get("/healthz")
     assert healthy.status_code == 200 and healthy.json()["status"] == "ok"
+
+
+def test_the_500_page_claims_nothing_was_saved(tab: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A defect is not a storage fault: 500, and the page does not promise anything was kept."""
+    from portal.services import queues
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a defect")
+
+    login(tab, "chenjianguo")
+    monkeypatch.setattr(queues, "my_applications", broken)
+    page = tab.get("/my")
+    assert page.status_code == 500
+    assert "保存" not in page.text and "系统暂时出了问题" in page.text
