@@ -338,3 +338,11 @@ class ScheduleRun(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     period: Mapped[str] = mapped_column(String(32), primary_key=True)
     fired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Heartbeat(Base):
+    """A row that /healthz rewrites: proof that the database accepts writes, not only reads."""
+
+    __tablename__ = "heartbeat"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,8 +6,10 @@
   with an unguessable token for the QR code (`secrets.token_urlsafe(24)`, 192 bits); issuing a
   new one marks the older ones superseded, so a receipt printed before a correction says so
   when scanned. Department progress (status, deadlines) does not make a receipt outdated.
-* `get_pdf` renders a copy (family / archive) and caches it; `prerender` fills the cache with
-  the family copy right after a submission or a correction, so the first download is instant.
+* `prepare_pdf` reads a copy's values and issues its token (a short write transaction), then
+  `render_pdf` renders it (family / archive) after the commit and caches it; `prerender` fills
+  the cache with the family copy right after a submission or a correction, so the first
+  download is instant.
 
 Cache decision: PDFs are cached **on disk** under ``VAR_DIR/receipts/<application id>/``,
 **encrypted with the vault** (`Vault.seal_bytes`, AES-256-GCM). On disk because the portal
@@ -31,7 +33,7 @@ import logging
 import os
 import secrets
 import threading
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -354,35 +356,61 @@ def cache_dir(settings: Any, application_id: int) -> Path:
     return Path(settings.var_dir) / "receipts" / str(int(application_id))
 
 
-def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> bytes:
-    """The PDF bytes of one copy of the current receipt, rendered at most once per version.
+@dataclass(frozen=True)
+class PdfJob:
+    """What rendering one copy needs, read and issued inside a short transaction."""
 
-    Call from a worker thread (it may render for 0.2–0.35 s). Issues the current receipt token
-    in the caller's transaction.
+    application_id: int
+    copy: str
+    view: ReceiptView
+    path: Path
+
+
+def prepare_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> PdfJob:
+    """Read the printed values and issue the current receipt token (a write) in the caller's
+    transaction. The caller commits before `render_pdf`, so no write lock is held while the
+    PDF renders (on SQLite, 50 families downloading at once otherwise wait past the busy
+    timeout: `database is locked`).
     """
-    from pdf.receipt import COPIES, render_receipt
+    from pdf.receipt import COPIES
 
     if copy not in COPIES:
         raise ValueError(copy)
     draft = receipt_view(session, vault, application, settings, token="")
     receipt = current_receipt(session, application, answers_digest(draft))
     view = replace(draft, verify_url=verify_url(settings, receipt.token))
-    folder = cache_dir(settings, application.id)
-    name = f"v{application.version}-{copy}-{view_digest(view)}.pdf.sealed"
-    path = folder / name
-    with _key_lock(application.id, copy):
+    path = cache_dir(settings, application.id) / f"v{application.version}-{copy}-{view_digest(view)}.pdf.sealed"
+    return PdfJob(application.id, copy, view, path)
+
+
+def render_pdf(job: PdfJob, vault: Vault) -> bytes:
+    """The PDF bytes of a prepared copy: from the cache, or rendered now (0.2–0.35 s of CPU).
+
+    Touches no database: call it after the transaction of `prepare_pdf` has committed, from a
+    worker thread. A cache that cannot be written (full disk) only costs the next download a
+    render; the PDF is still served.
+    """
+    from pdf.receipt import render_receipt
+
+    path, folder, name = job.path, job.path.parent, job.path.name
+    with _key_lock(job.application_id, job.copy):
         try:
             return vault.open_bytes(path.read_bytes())
         except FileNotFoundError:
             pass
         except Exception:  # noqa: BLE001 - a corrupt or foreign cache file is just re-rendered
             path.unlink(missing_ok=True)
-        pdf = render_receipt(view, copy=copy)  # type: ignore[arg-type]
-        folder.mkdir(parents=True, exist_ok=True)
+        pdf = render_receipt(job.view, copy=job.copy)  # type: ignore[arg-type]
         tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_bytes(vault.seal_bytes(pdf))
-        os.replace(tmp, path)
-        for old in folder.glob(f"*-{copy}-*.pdf.sealed"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(vault.seal_bytes(pdf))
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("receipt cache not written for application %s: %s", job.application_id, exc)
+            tmp.unlink(missing_ok=True)
+            return pdf
+        for old in folder.glob(f"*-{job.copy}-*.pdf.sealed"):
             if old.name != name:
                 old.unlink(missing_ok=True)
         return pdf
@@ -398,6 +426,13 @@ def queue_render(session: Session, application: Application) -> None:
     jobs.enqueue(session, RENDER_KIND, {"application_id": application.id})
 
 
+def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> bytes:
+    """`prepare_pdf` and `render_pdf` in one call, for scripts and tests that hold no write
+    lock worth releasing. Web handlers and `prerender` commit in between.
+    """
+    return render_pdf(prepare_pdf(session, vault, application, settings, copy=copy), vault)
+
+
 def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, application_id: int, *,
               strict: bool = False) -> None:
     """Render the family copy into the cache now, so the family's first download is a cached one.
@@ -408,8 +443,10 @@ def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, applicat
     try:
         with transaction(db) as session:
             application = session.get(Application, application_id)
-            if application is not None and application.number:
-                get_pdf(session, vault, application, settings, copy="family")
+            if application is None or not application.number:
+                return
+            job = prepare_pdf(session, vault, application, settings, copy="family")
+        render_pdf(job, vault)
     except Exception:  # noqa: BLE001 - best effort, see above
         if strict:
             raise

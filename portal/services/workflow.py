@@ -144,6 +144,7 @@ def prerequisites(session: Session, task: DepartmentTask) -> list[DepartmentTask
 
 
 def unmet_prerequisites(session: Session, task: DepartmentTask) -> list[DepartmentTask]:
+    """The task's prerequisites not yet finished (a query: callers changing rows hold autoflush)."""
     return [p for p in prerequisites(session, task) if p.status not in st.FINISHED]
 
 
@@ -230,11 +231,14 @@ def accept(session: Session, application_id: int, version: int | str | None, sta
     app.return_reason = None
     day = on or today()
     started: list[str] = []
-    for task in sorted(app.tasks, key=lambda t: t.id):
-        task.deadline = add_working_days(day, time_limit(task.matter_code))
-        if task.status == st.WAITING and not unmet_prerequisites(session, task):
-            task.status = st.PENDING
-            started.append(task.matter_code)
+    # No autoflush while the prerequisites are read: the changes above must reach the database
+    # in `_flush`, where a concurrent acceptance is reported as a Conflict, not mid-loop.
+    with session.no_autoflush:
+        for task in sorted(app.tasks, key=lambda t: t.id):
+            task.deadline = add_working_days(day, time_limit(task.matter_code))
+            if task.status == st.WAITING and not unmet_prerequisites(session, task):
+                task.status = st.PENDING
+                started.append(task.matter_code)
     _flush(session, app, task=False)
     record(session, staff_actor(staff, ip), "staff:application:accept",
            "窗口已受理您的申请，各部门开始办理", application_id=app.id, public=True,

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from auth.permissions import citizen_only
 from auth.session import SessionUser, current_user
 from portal.config import Settings
-from portal.db import transaction
+from portal.db import is_conflict, transaction
 from portal.domain.catalogue import default_catalogue
 from portal.domain.idcard import mask_id, parse_id
 from portal.domain.reference import (
@@ -42,6 +42,7 @@ from portal.services.events import Actor, record
 from portal.domain import application_form as steps
 from portal.web.common import Services, page, redirect, render, services
 from portal.web.throttling import account_key, enforce, ensure_within, limited
+from portal.web.site import error_page
 
 STATUS_WORDS = {
     "submitted": "已提交，等待乡镇（街道）窗口受理",
@@ -303,16 +304,23 @@ def _load_draft(session: Session, request: Request, user: SessionUser) -> Applic
     return drafts.open_draft(session, user.account_id)
 
 
+STEP_SAVE_ATTEMPTS = 4  # tabs saving the same draft at once: each save runs again on the fresh draft
+
+
 @page
 @limited("step_save", per="account", methods=("POST",))
 @_spends_in_progress_check
 @citizen_only
 def step_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
-    try:
-        return _step_page(request, form, user)
-    except StaleDataError:
-        # Two tabs saved the same draft at once: run again on the fresh draft (nothing is lost).
-        return _step_page(request, form, user)
+    for attempt in range(1, STEP_SAVE_ATTEMPTS + 1):
+        try:
+            return _step_page(request, form, user)
+        except StaleDataError:
+            # Tabs saved the same draft at once: run again on the fresh draft, as if this save had
+            # come a moment later (nothing is lost). Past the bound: the 409 page, nothing saved.
+            if attempt == STEP_SAVE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _step_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
@@ -680,11 +688,25 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
 # --- correction mode (a department returned the application for one step) ------------------
 
 
+CORRECTION_CONFLICT = ("这份申请刚刚有了变化：可能您在另一个窗口里已经提交了修改，或者工作人员正在处理。"
+                       "您这次的修改没有保存。请先看看办理进度里的最新情况，如果还需要修改，再提交一次。")
+
+
 @page
 @limited("step_save", per="account", methods=("POST",))
 @_spends_in_progress_check
 @citizen_only
 def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    try:
+        return _fix_page(request, form, user)
+    except (StaleDataError, IntegrityError) as exc:
+        if not is_conflict(exc):
+            raise
+        app_id = int(request.path_params["app_id"])
+        return error_page(request, 409, CORRECTION_CONFLICT, retry_url=f"/my/{app_id}", retry_label="查看办理进度")
+
+
+def _fix_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
     step = _step_or_404(request.path_params["step"])
     if step.name == "check":
         raise _not_found()

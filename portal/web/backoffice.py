@@ -27,6 +27,7 @@ from portal.models import Application, DepartmentTask, StaffMember
 from portal.domain import clock
 from portal.services import digest, notifications, queues
 from portal.services import workflow as wf
+from portal.web.bounded import page_number
 from portal.web.common import Services, page, redirect, render, services
 
 FLASH_KEY = "bo_flash"
@@ -231,7 +232,7 @@ def task_queue(request: Request, form: FormData | None, staff: Staff) -> Respons
         status = "todo"
     overdue_only = params.get("overdue") == "1"
     q = (params.get("q") or "").strip()[:40]
-    page_no = max(1, _int(params.get("page"), 1))
+    page_no = page_number(params.get("page"))
     with services(request).db() as session:
         result = queues.officer_queue(session, staff, status=status, overdue_only=overdue_only, q=q,
                                       offset=(page_no - 1) * queues.PAGE_SIZE)

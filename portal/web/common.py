@@ -2,7 +2,9 @@
 
 Handlers are written as plain sync functions `(request, form) -> Response`; `page` reads and
 checks the form on the event loop, then runs the handler in Starlette's thread pool so that
-sync SQLAlchemy never blocks the loop.
+sync SQLAlchemy never blocks the loop, again when the database was only busy
+(`portal.db.run_with_retries`). Database failures that remain become the right page in
+`portal.web.site.db_fault`. Importing this module registers the bounded `int` path converter.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.config import ROOT, Settings
 from portal.crypto import Vault
+from portal.db import run_with_retries
+from portal.web import bounded  # noqa: F401 - registers the bounded `{name:int}` path converter
 
 TEMPLATE_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
@@ -79,12 +83,15 @@ Handler = Callable[[Request, FormData | None], Response]
 
 
 def page(fn: Handler) -> Callable[[Request], Any]:
-    """Turn a sync handler into an async endpoint that runs it in the thread pool."""
+    """Turn a sync handler into an async endpoint that runs it in the thread pool.
+
+    The handler runs again (bounded) when the database was busy and nothing was committed yet.
+    """
 
     @functools.wraps(fn)
     async def endpoint(request: Request) -> Response:
         form = await read_form(request) if request.method == "POST" else None
-        return await run_in_threadpool(fn, request, form)
+        return await run_in_threadpool(run_with_retries, fn, request, form)
 
     return endpoint
 

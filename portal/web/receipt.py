@@ -5,7 +5,8 @@ GET /admin/applications/<id>/archive.pdf  the archive copy (full numbers), staff
                                           the application; each print is an audit event
 GET /verify/<token>                       public: genuine? current? 编号, date, masked name, status
 
-Handlers are sync and run in the thread pool (`page`), so rendering never blocks the loop.
+Handlers are sync and run in the thread pool (`page`), so rendering never blocks the loop; they
+issue the receipt token in a short transaction and render after it has committed.
 """
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ def family_pdf(request: Request, form: FormData | None) -> Response:
         application = session.get(Application, _app_id(request))
         if application is None or application.account_id != user.account_id or not application.number:
             raise HTTPException(status_code=404)
-        pdf = receipts.get_pdf(session, svc.vault, application, svc.settings, copy="family")
+        job = receipts.prepare_pdf(session, svc.vault, application, svc.settings, copy="family")
         number = application.number
+    pdf = receipts.render_pdf(job, svc.vault)  # after the commit: no write lock while rendering
     return _pdf_response(pdf, receipts.download_filename(number, "family"))
 
 
@@ -72,12 +74,13 @@ def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Respon
                                           .where(DepartmentTask.application_id == application.id)))
         if not staff.may_view_application(application.county_code, departments):
             raise HTTPException(status_code=404)
-        pdf = receipts.get_pdf(session, svc.vault, application, svc.settings, copy="archive")
+        job = receipts.prepare_pdf(session, svc.vault, application, svc.settings, copy="archive")
         ip = request.client.host if request.client else None
         record(session, Actor("staff", staff.id, staff.name, ip), "staff:receipt:print",
                f"打印登记表存档联（编号 {application.number}，含完整证件号码）",
                application_id=application.id, after={"version": application.version})
         number = application.number
+    pdf = receipts.render_pdf(job, svc.vault)  # after the commit: no write lock while rendering
     return _pdf_response(pdf, receipts.download_filename(number, "archive"))
 
 
