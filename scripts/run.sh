@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh run
 .venv/bin/python -m portal migrate
-.venv/bin/python -m portal seed-demo
+.venv/bin/python -m portal seed-demo   # loads nothing (and says why) unless the stand-in provider is the issuer
 exec .venv/bin/python -m portal serve

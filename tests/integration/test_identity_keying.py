@@ -5,11 +5,13 @@ refuses the stand-in unless explicitly allowed, and hides the demo personas by d
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, make_url, select, text
 from starlette.testclient import TestClient
 
 from auth.web import build_oauth
@@ -161,7 +163,28 @@ def test_personas_are_shown_by_default_in_development(app) -> None:  # type: ign
 
 # --- the migration --------------------------------------------------------------------------------
 
-def test_migration_binds_existing_staff_to_the_stand_in_and_keeps_account_issuers(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def scratch_url(database_url: str, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty database of the kind under test (SQLite file, or a new PostgreSQL database)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = "migration_scratch"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_migration_binds_existing_staff_to_the_stand_in_and_keeps_account_issuers(  # type: ignore[no-untyped-def]
+        scratch_url, monkeypatch) -> None:
     """Rows from before (issuer, sub): staff go to the stand-in of BASE_URL, accounts keep theirs."""
     from alembic import command
     from alembic.script import ScriptDirectory
@@ -169,18 +192,18 @@ def test_migration_binds_existing_staff_to_the_stand_in_and_keeps_account_issuer
     from portal.migrate import alembic_config
 
     mine = "00c98586eca6"
-
     monkeypatch.setenv("BASE_URL", "http://portal.test:8000")
-    eng = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    eng = create_engine(scratch_url)
+    then = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with eng.begin() as conn:
         cfg = alembic_config(str(eng.url))
         cfg.attributes["connection"] = conn
         before = ScriptDirectory.from_config(cfg).get_revision(mine).down_revision
         command.upgrade(cfg, before)
         conn.execute(text("INSERT INTO staff_member (sub, name, role, active, version, created_at, updated_at) "
-                          "VALUES ('zj-u-0190', '施永明', 'admin', 1, 1, '2026-01-01', '2026-01-01')"))
+                          "VALUES ('zj-u-0190', '施永明', 'admin', :yes, 1, :t, :t)"), {"yes": True, "t": then})
         conn.execute(text("INSERT INTO citizen_account (sub, issuer, name, id_type, auth_level, created_at, updated_at) "
-                          "VALUES ('zj-u-0001', 'https://login.example.gov.cn', '陈建国', 1, 3, '2026-01-01', '2026-01-01')"))
+                          "VALUES ('zj-u-0001', 'https://login.example.gov.cn', '陈建国', 1, 3, :t, :t)"), {"t": then})
         command.upgrade(cfg, mine)
         assert conn.execute(text("SELECT issuer FROM staff_member")).scalar_one() == "http://portal.test:8000/idp"
         assert conn.execute(text("SELECT issuer FROM citizen_account")).scalar_one() == "https://login.example.gov.cn"
@@ -193,3 +216,12 @@ def test_models_match_migrations(engine) -> None:  # type: ignore[no-untyped-def
     from portal.migrate import check
 
     check(engine)
+
+
+def test_an_id_token_from_another_issuer_is_refused() -> None:
+    from auth.claims import ClaimsError, identity_from_claims
+
+    with pytest.raises(ClaimsError):
+        identity_from_claims({"iss": "https://other.example", "sub": "zj-u-0190", "name": "某人"}, "http://testserver/idp")
+    who = identity_from_claims({"iss": "http://testserver/idp/", "sub": "zj-u-0190", "name": "某人"}, "http://testserver/idp")
+    assert (who.issuer, who.sub) == ("http://testserver/idp", "zj-u-0190")
