@@ -166,8 +166,9 @@ class ServerSessionMiddleware:
         before = _snapshot(session) if loaded else ""
 
         async def send_with_session(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                cookie = await run_in_threadpool(self._commit, bool(sent_key), loaded, session, before)
+            state = (bool(sent_key), loaded, session, before)
+            if message["type"] == "http.response.start" and not self._unchanged(*state):
+                cookie = await run_in_threadpool(self._commit, *state)
                 if cookie is not None:
                     MutableHeaders(scope=message).append("set-cookie", cookie)
             await send(message)
@@ -178,6 +179,13 @@ class ServerSessionMiddleware:
         if value is None:
             return f"{self.cookie_name}=null; max-age=0; expires=Thu, 01 Jan 1970 00:00:00 GMT{self.flags}"
         return f"{self.cookie_name}={value}; max-age={int(self.store.absolute.total_seconds())}{self.flags}"
+
+    def _unchanged(self, had_cookie: bool, loaded: Loaded | None, session: SessionData, before: str) -> bool:
+        """Nothing to write or send (most requests): decided without a trip to the thread pool."""
+        if loaded is None:
+            return not session and not had_cookie
+        return (bool(session) and not session.rotate and _snapshot(session) == before
+                and self.store.clock() - loaded.last_seen_at < self.store.touch_after)
 
     def _commit(self, had_cookie: bool, loaded: Loaded | None, session: SessionData, before: str) -> str | None:
         """Store what changed; return the Set-Cookie value to send, if any."""

@@ -51,7 +51,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
     
     validate_reference_data()  # catalogue errors stop start-up with a clear message
-    sessions = SessionStore(svc.db, idle_seconds=settings.session_idle_seconds, max_seconds=settings.session_max_seconds)
+    sessions = SessionStore(svc.db, idle_seconds=settings.session_idle_seconds,
+                            max_seconds=settings.session_max_seconds)
 
     routes = _area_routes(settings, svc)
     routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/api/", "/idp/token", "/idp/userinfo")),
-        Middleware(ServerSessionMiddleware, store=sessions, cookie_name=SESSION_COOKIE, https_only=settings.https_only),
+        Middleware(ServerSessionMiddleware, store=sessions, cookie_name=SESSION_COOKIE,
+                   https_only=settings.https_only),
     ]
     app = Starlette(
         routes=routes,

@@ -126,6 +126,16 @@ def test_production_refuses_to_start_with_the_stand_in(test_env, engine, extra) 
         create_app(Settings.from_env({**test_env, **extra}), engine=engine)
 
 
+def test_serve_command_refuses_with_a_clear_message(test_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    from portal.__main__ import main
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {**test_env, "HTTPS_ONLY": "1"}.items():
+            mp.setenv(key, value)
+        assert main(["serve"]) == 2  # before uvicorn starts
+    assert "ALLOW_STAND_IN_IDP" in capsys.readouterr().err
+
+
 def test_production_starts_with_an_outside_provider_and_mounts_no_stand_in(test_env, engine) -> None:  # type: ignore[no-untyped-def]
     settings = Settings.from_env({**test_env, "ENVIRONMENT": "production", "OIDC_ISSUER": "https://login.example.gov.cn"})
     app = create_app(settings, engine=engine)
