@@ -1,4 +1,7 @@
-"""Keep the portal's account row in step with what the identity provider says about a person."""
+"""Keep the portal's account row in step with what the identity provider says about a person.
+
+A person is (issuer, sub): the same `sub` at another provider is another account.
+"""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,11 +18,11 @@ from portal.services.events import Actor, record
 
 def sign_in(session: Session, vault: Vault, identity: ExternalIdentity, ip: str | None) -> SessionUser:
     """Create or update the account for this identity and return the session user."""
-    account = session.scalar(select(CitizenAccount).where(CitizenAccount.sub == identity.sub))
+    account = session.scalar(select(CitizenAccount).where(CitizenAccount.issuer == identity.issuer,
+                                                          CitizenAccount.sub == identity.sub))
     if account is None:
         account = CitizenAccount(sub=identity.sub, issuer=identity.issuer, name=identity.name)
         session.add(account)
-    account.issuer = identity.issuer
     account.name = identity.name
     account.id_type = identity.id_type
     account.id_card_enc = vault.seal(identity.id_card_no)
@@ -28,11 +31,12 @@ def sign_in(session: Session, vault: Vault, identity: ExternalIdentity, ip: str 
     account.auth_level = identity.auth_level
     account.last_login_at = utcnow()
     session.flush()
-    staff = load_staff(session, identity.sub)
+    staff = load_staff(session, identity.issuer, identity.sub)
     record(session, Actor("staff" if staff else "citizen", account.id, identity.name, ip), "auth:session:login",
            "登录", before=None, after={"auth_level": identity.auth_level, "id_type": identity.id_type})
     return SessionUser(
         account_id=account.id,
+        issuer=identity.issuer,
         sub=identity.sub,
         name=identity.name,
         id_masked=mask_id(identity.id_card_no) if identity.id_card_no else "（非身份证用户）",

@@ -38,6 +38,9 @@ def _int(value: Any, default: int) -> int:
 
 
 def identity_from_claims(claims: Mapping[str, Any], issuer: str) -> ExternalIdentity:
+    """The person (issuer, sub) and what the provider says about them; `issuer` is the configured one."""
+    if str(claims.get("iss") or issuer).rstrip("/") != issuer.rstrip("/"):
+        raise ClaimsError("the id_token names another issuer than the one configured")
     sub = str(claims.get("sub") or "")
     name = str(claims.get("name") or "").strip()
     if not sub or not name:

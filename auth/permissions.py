@@ -1,7 +1,8 @@
 """One place that decides who may do what: citizen, window clerk, department officer, administrator.
 
-Staff membership (role, department, county) lives in the portal's own `staff_member` table and
-is read on every staff request, so an administrator's change takes effect at once.
+Staff membership (role, department, county) lives in the portal's own `staff_member` table, keyed
+by (issuer, sub) like every identity, and is read on every staff request, so an administrator's
+change takes effect at once.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class Staff:
     role: Role
     department: str | None
     county_code: str | None
+    issuer: str
 
     @property
     def is_admin(self) -> bool:
@@ -87,11 +89,13 @@ class Staff:
         return self.role in (Role.WINDOW_CLERK, Role.ADMIN)
 
 
-def load_staff(session: Session, sub: str) -> Staff | None:
-    row = session.scalar(select(StaffMember).where(StaffMember.sub == sub, StaffMember.active.is_(True)))
+def load_staff(session: Session, issuer: str, sub: str) -> Staff | None:
+    """The active membership of the person (issuer, sub), or None."""
+    row = session.scalar(select(StaffMember).where(StaffMember.issuer == issuer, StaffMember.sub == sub,
+                                                   StaffMember.active.is_(True)))
     if row is None:
         return None
-    return Staff(row.id, row.sub, row.name, Role(row.role), row.department, row.county_code)
+    return Staff(row.id, row.sub, row.name, Role(row.role), row.department, row.county_code, row.issuer)
 
 
 def require_citizen(request: Request) -> SessionUser:
@@ -119,7 +123,7 @@ def staff_only(*roles: Role) -> Callable[[StaffHandler], Callable[[Request, Form
             if user is None:
                 return redirect(f"/login?next={request.url.path}")
             with services(request).db() as session:
-                staff = load_staff(session, user.sub)
+                staff = load_staff(session, user.issuer, user.sub)
             if staff is None or (roles and staff.role not in roles):
                 raise HTTPException(status_code=403)
             return fn(request, form, staff)

@@ -1,7 +1,8 @@
-"""The signed-in user as kept in the session cookie.
+"""The signed-in user as kept in the server-side session (auth/sessions.py).
 
-Only stable identity facts live in the cookie; staff roles are read from the database on
-each request by auth/permissions.py, so deactivation takes effect at once.
+Only stable identity facts and the masked ID live in the session, never a token or a full
+personal number; staff roles are read from the database on each request by
+auth/permissions.py, so deactivation takes effect at once.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ SESSION_KEY = "user"
 @dataclass(frozen=True)
 class SessionUser:
     account_id: int
+    issuer: str
     sub: str
     name: str
     id_masked: str
@@ -41,13 +43,13 @@ def current_user(request: Request) -> SessionUser | None:
         return None
 
 
-def start_session(request: Request, user: SessionUser, extra: dict[str, str] | None = None) -> None:
-    """A fresh session on login: nothing from before survives (no fixation)."""
+def start_session(request: Request, user: SessionUser) -> None:
+    """A fresh session on login, under a new id: nothing from before survives (no fixation)."""
     request.session.clear()
+    request.session.regenerate()
     request.session[SESSION_KEY] = asdict(user)
-    for key, value in (extra or {}).items():
-        request.session[key] = value
 
 
 def end_session(request: Request) -> None:
+    """Empty the session: its row is deleted before the response goes out."""
     request.session.clear()

@@ -2,7 +2,9 @@
 
 The client is configured by discovery from OIDC_ISSUER (default: the stand-in provider
 mounted at /idp), with state, nonce and PKCE S256. Any provider failure becomes a Chinese
-page that offers to try again; refusals are logged.
+page that offers to try again; refusals are logged. Tokens are used once and dropped: the
+id_token carries the 身份证号 and phone, so it is kept neither in the session nor in a URL
+(RP-initiated logout names the client instead of sending an id_token_hint).
 """
 from __future__ import annotations
 
@@ -27,7 +29,6 @@ from portal.web.common import Services, read_form, redirect, render, safe_next, 
 log = logging.getLogger("portal.auth")
 PROVIDER = "zjzwfw"
 NEXT_KEY = "login_next"
-ID_TOKEN_KEY = "id_token"
 
 
 def build_oauth(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> OAuth:
@@ -109,7 +110,7 @@ async def callback(request: Request) -> Response:
             return sign_in(session, svc.vault, identity, ip)
 
     user = await run_in_threadpool(persist)
-    start_session(request, user, {ID_TOKEN_KEY: token.get("id_token", "")})
+    start_session(request, user)
     if user.is_staff and next_url == "/":
         next_url = "/admin"
     return redirect(next_url)
@@ -117,7 +118,6 @@ async def callback(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await read_form(request)
-    id_token = request.session.get(ID_TOKEN_KEY)
     end_session(request)
     svc = services(request)
     try:
@@ -128,8 +128,6 @@ async def logout(request: Request) -> Response:
     if not endpoint:
         return redirect("/")
     params = {"post_logout_redirect_uri": svc.settings.base_url + "/", "client_id": svc.settings.oidc_client_id}
-    if id_token:
-        params["id_token_hint"] = id_token
     return redirect(endpoint + "?" + urlencode(params))
 
 

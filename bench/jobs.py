@@ -78,7 +78,7 @@ def sms_delay(url: str, var: str, texts: int) -> tuple[float, float]:
 
     with transaction(db) as s:
         name, id_no, phone = DEMO_CITIZENS["zj-u-0001"]
-        account = ensure_account(s, vault, "zj-u-0001", name, id_no, phone)
+        account = ensure_account(s, vault, "zj-u-0001", name, id_no, phone, issuer="bench")
         spec = DeceasedSpec("陈德明", make_id("330302", date(1940, 1, 2), 9, True), "男", date(1940, 1, 2),
                             (datetime.now() - timedelta(days=2)).replace(microsecond=0), "330302", "五马街道")
         app_id = build_submitted(s, vault, account, spec, {"cremation"}, applicant_name=name, applicant_id=id_no,

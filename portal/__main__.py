@@ -1,10 +1,10 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | check."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from portal.config import Settings
+from portal.config import Settings, UnsafeSettings
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]
@@ -24,10 +24,29 @@ def cmd_migrate(settings: Settings) -> None:
 
 
 def cmd_seed(settings: Settings) -> None:
-    from portal.services.demo import seed_demo
+    """Demo data only for the stand-in provider; otherwise say why and do nothing (run.sh goes on)."""
+    from portal.services.demo import DemoRefused, seed_demo
 
-    report = seed_demo(settings)
+    try:
+        report = seed_demo(settings)
+    except DemoRefused as exc:
+        print(f"未加载演示数据：{exc}", file=sys.stderr)
+        return
     print(f"演示数据已就绪：{report}")
+
+
+def cmd_grant_admin(settings: Settings, sub: str, name: str) -> None:
+    """The first administrator at a real provider: (OIDC_ISSUER, sub)."""
+    from portal.db import make_sessionmaker, transaction
+    from portal.services.staff import grant_admin
+
+    engine = _engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            changed = grant_admin(session, settings.oidc_issuer, sub, name)
+    finally:
+        engine.dispose()
+    print(f"{'已开通' if changed else '已经是'}管理员：{name}（{settings.oidc_issuer} 的用户 {sub}）。")
 
 
 def cmd_check(settings: Settings) -> None:
@@ -42,8 +61,12 @@ def cmd_check(settings: Settings) -> None:
     print(receipt_fonts())
 
 
-def cmd_serve(settings: Settings, reload: bool = False) -> None:
+def cmd_serve(settings: Settings, reload: bool = False) -> int:
     import uvicorn
+
+    if problem := settings.startup_problem():
+        print(f"门户没有启动：{problem}", file=sys.stderr)
+        return 2
 
     print(f"身后一件事门户已启动：{settings.base_url}")
     uvicorn.run(
@@ -56,6 +79,7 @@ def cmd_serve(settings: Settings, reload: bool = False) -> None:
         proxy_headers=False,
         access_log=False,
     )
+    return 0
 
 
 def cmd_worker(settings: Settings, processes: int | None, once: bool) -> None:
@@ -77,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database and load policy content")
     sub.add_parser("seed-demo", help="load demo staff and applications (idempotent)")
+    grant = sub.add_parser("grant-admin", help="make SUB (at OIDC_ISSUER) an administrator")
+    grant.add_argument("sub")
+    grant.add_argument("name")
     sub.add_parser("check", help="check that models, migrations and reference data agree")
     serve = sub.add_parser("serve", help="serve the portal with uvicorn")
     serve.add_argument("--reload", action="store_true")
@@ -84,17 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
     worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except UnsafeSettings as exc:
+        print(f"设置有误：{exc}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         cmd_migrate(settings)
     elif args.command == "seed-demo":
         cmd_seed(settings)
+    elif args.command == "grant-admin":
+        cmd_grant_admin(settings, args.sub, args.name)
     elif args.command == "check":
         cmd_check(settings)
     elif args.command == "worker":
         cmd_worker(settings, args.processes, args.once)
     elif args.command == "serve":
-        cmd_serve(settings, reload=args.reload)
+        return cmd_serve(settings, reload=args.reload)
     return 0
 
 

@@ -10,13 +10,13 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
-from portal.config import Settings
+from auth.sessions import ServerSessionMiddleware, SessionStore
+from portal.config import Settings, UnsafeSettings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker
 from portal.services.bootstrap import validate_reference_data, warm_up
@@ -45,12 +45,16 @@ def _area_routes(settings: Settings, svc: Services) -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
     """Build the portal. Tests pass a shared `engine`; otherwise one is made from settings."""
     settings = settings or Settings.from_env()
+    if problem := settings.startup_problem():
+        raise UnsafeSettings(problem)
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
     
     validate_reference_data()  # catalogue errors stop start-up with a clear message
     svc.extras["throttle"] = build_throttle(settings, engine)  # a wrong RATE_LIMIT_* stops start-up too
+    sessions = SessionStore(svc.db, idle_seconds=settings.session_idle_seconds,
+                            max_seconds=settings.session_max_seconds)
 
     routes = _area_routes(settings, svc)
     routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
@@ -70,14 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/api/", "/idp/token", "/idp/userinfo")),
-        Middleware(
-            SessionMiddleware,
-            secret_key=settings.secret_key,
-            session_cookie=SESSION_COOKIE,
-            same_site="lax",
-            https_only=settings.https_only,
-            max_age=8 * 3600,
-        ),
+        Middleware(ServerSessionMiddleware, store=sessions, cookie_name=SESSION_COOKIE,
+                   https_only=settings.https_only),
     ]
     app = Starlette(
         routes=routes,
@@ -90,4 +88,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.services = svc
     app.state.oauth = svc.extras.get("oauth")
     app.state.engine = engine
+    app.state.session_store = sessions
     return app

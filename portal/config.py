@@ -16,16 +16,20 @@ ROOT = Path(__file__).resolve().parents[1]
 # name -> (default, description); docs/settings.md mirrors this table.
 SETTINGS_DOC: dict[str, str] = {
     "DATABASE_URL": "SQLAlchemy URL. Default: SQLite file var/portal.db. PostgreSQL: postgresql+psycopg://…",
-    "SECRET_KEY": "Signs the session cookie. Default: generated into var/secret_key on first run.",
+    "SECRET_KEY": "Signs the stand-in provider's own login cookie. Default: generated into var/secret_key on first run.",
     "PII_KEY": "Master key (hex, 32 bytes) for encrypting 身份证号/bank accounts and their blind index. Default: generated into var/pii_key.",
     "BASE_URL": "Public base URL of the portal. Default http://127.0.0.1:8000.",
     "ALLOWED_HOSTS": "Comma-separated Host header values accepted. Default 127.0.0.1,localhost,testserver.",
-    "HTTPS_ONLY": "1 to mark cookies Secure and send HSTS (behind HTTPS). Default 0.",
+    "HTTPS_ONLY": "1 to mark cookies Secure and send HSTS (behind HTTPS). Default 0. Implies ENVIRONMENT=production unless ENVIRONMENT is set.",
+    "ENVIRONMENT": "development or production. Production refuses to start with the stand-in provider (unless ALLOW_STAND_IN_IDP=1) and hides the demo personas by default. Default: production when HTTPS_ONLY=1, else development.",
+    "ALLOW_STAND_IN_IDP": "1 to allow the embedded stand-in provider in production (a public demo). Default 0.",
+    "SESSION_IDLE_MINUTES": "A session ends after this many minutes without a request. Default 30.",
+    "SESSION_MAX_HOURS": "A session ends this many hours after it began, however active. Default 8.",
     "MAX_BODY_BYTES": "Largest request body accepted; larger gets 413. Default 1048576.",
     "OIDC_ISSUER": "Issuer URL of the identity provider. Default: the embedded stand-in at BASE_URL/idp.",
     "OIDC_CLIENT_ID": "Client id registered at the provider. Default shenhou-portal.",
     "OIDC_CLIENT_SECRET": "Client secret. Default for the stand-in: generated into var/oidc_client_secret.",
-    "IDP_SHOW_PERSONAS": "1 to list the demo personas on the stand-in login page. Default 1.",
+    "IDP_SHOW_PERSONAS": "1 to list the demo personas on the stand-in login page. Default 1 in development, 0 in production.",
     "VAR_DIR": "Directory for the SQLite file, generated keys and caches. Default ./var.",
     "HOST": "Interface uvicorn binds to. Default 127.0.0.1.",
     "PORT": "Port uvicorn listens on. Default 8000.",
@@ -80,6 +84,13 @@ def rate_limit_overrides(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+class UnsafeSettings(ValueError):
+    """The settings would run the portal unsafely (or make no sense): refuse to start."""
+
+
 def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -121,7 +132,28 @@ class Settings:
     sms_per_number_per_hour: int = 5
     duty_phones: str = ""
     escalate_after_workdays: int = 3
+    environment: str = "development"
+    allow_stand_in_idp: bool = False
+    session_idle_seconds: int = 30 * 60
+    session_max_seconds: int = 8 * 3600
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def stand_in_issuer(self) -> str:
+        """The issuer the embedded stand-in provider has (demo identities belong to it)."""
+        return f"{self.base_url}/idp"
+
+    def startup_problem(self) -> str | None:
+        """Why the portal must not serve with these settings, or None."""
+        if self.production and self.embedded_idp and not self.allow_stand_in_idp:
+            return ("ENVIRONMENT is production (or HTTPS_ONLY=1) but no OIDC_ISSUER is set, so the portal would "
+                    "log people in at the embedded stand-in provider, whose demo accounts anyone can use. Set "
+                    "OIDC_ISSUER to the real provider, or ALLOW_STAND_IN_IDP=1 for a public demo.")
+        return None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -129,7 +161,11 @@ class Settings:
         var_dir = Path(env.get("VAR_DIR") or ROOT / "var").resolve()
         base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{env.get('PORT') or 8000}").rstrip("/")
         issuer = (env.get("OIDC_ISSUER") or "").rstrip("/")
-        embedded = not issuer
+        embedded = not issuer or issuer == f"{base_url}/idp"
+        https_only = _flag(env.get("HTTPS_ONLY"), False)
+        environment = (env.get("ENVIRONMENT") or ("production" if https_only else "development")).strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise UnsafeSettings(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
         return cls(
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.db'}",
             secret_key=env.get("SECRET_KEY") or _secret_file(var_dir, "secret_key", secrets.token_urlsafe(48)),
@@ -138,14 +174,14 @@ class Settings:
             allowed_hosts=tuple(
                 h.strip() for h in (env.get("ALLOWED_HOSTS") or "127.0.0.1,localhost,testserver").split(",") if h.strip()
             ),
-            https_only=_flag(env.get("HTTPS_ONLY"), False),
+            https_only=https_only,
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or 1024 * 1024),
             oidc_issuer=issuer or f"{base_url}/idp",
             oidc_client_id=env.get("OIDC_CLIENT_ID") or "shenhou-portal",
             oidc_client_secret=env.get("OIDC_CLIENT_SECRET")
             or _secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32)),
             embedded_idp=embedded,
-            idp_show_personas=_flag(env.get("IDP_SHOW_PERSONAS"), True),
+            idp_show_personas=_flag(env.get("IDP_SHOW_PERSONAS"), environment == "development"),
             var_dir=var_dir,
             host=env.get("HOST") or "127.0.0.1",
             port=int(env.get("PORT") or 8000),
@@ -167,4 +203,8 @@ class Settings:
             sms_per_number_per_hour=int(env.get("SMS_PER_NUMBER_PER_HOUR") or 5),
             duty_phones=env.get("DUTY_PHONES") or "",
             escalate_after_workdays=max(1, int(env.get("ESCALATE_AFTER_WORKDAYS") or 3)),
+            environment=environment,
+            allow_stand_in_idp=_flag(env.get("ALLOW_STAND_IN_IDP"), False),
+            session_idle_seconds=max(60, int(float(env.get("SESSION_IDLE_MINUTES") or 30) * 60)),
+            session_max_seconds=max(300, int(float(env.get("SESSION_MAX_HOURS") or 8) * 3600)),
         )

@@ -39,11 +39,15 @@ class TimestampMixin:
 
 
 class CitizenAccount(TimestampMixin, Base):
-    """A person who logged in through the government identity (family member or staff)."""
+    """A person who logged in through the government identity (family member or staff).
+
+    Only (issuer, sub) identifies a person: the same `sub` at another provider is someone else.
+    """
 
     __tablename__ = "citizen_account"
+    __table_args__ = (UniqueConstraint("issuer", "sub", name="uq_citizen_account_issuer_sub"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    sub: Mapped[str] = mapped_column(String(128), unique=True)
+    sub: Mapped[str] = mapped_column(String(128))
     issuer: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(60))
     id_type: Mapped[int] = mapped_column(Integer, default=1)
@@ -58,8 +62,10 @@ class StaffMember(TimestampMixin, Base):
     """Staff membership is granted here (by an administrator or the demo seed), never by a claim."""
 
     __tablename__ = "staff_member"
+    __table_args__ = (UniqueConstraint("issuer", "sub", name="uq_staff_member_issuer_sub"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    sub: Mapped[str] = mapped_column(String(128), unique=True)
+    issuer: Mapped[str] = mapped_column(String(255))  # the provider this membership is for
+    sub: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(60))
     role: Mapped[str] = mapped_column(String(20))  # window_clerk | officer | admin
     department: Mapped[str | None] = mapped_column(String(20))
@@ -346,3 +352,16 @@ class Heartbeat(Base):
     __tablename__ = "heartbeat"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A browser session kept on the server (auth/sessions.py): the cookie carries a random id,
+    this row only its SHA-256, so a session can be ended at once (logout, staff deactivation)."""
+
+    __tablename__ = "web_session"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_account.id", ondelete="CASCADE"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # for the purge only

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh run
 .venv/bin/python -m portal migrate
-.venv/bin/python -m portal seed-demo
+.venv/bin/python -m portal seed-demo   # loads nothing (and says why) unless the stand-in provider is the issuer
 .venv/bin/python -m portal worker &
 worker=$!
 trap 'kill -TERM "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT

@@ -107,10 +107,10 @@ def csrf(client: TestClient) -> str:
 
 
 @pytest.fixture
-def demo_staff(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
-    """The demo staff memberships (clerk, one officer per department, admin, 瑞安 staff)."""
+def demo_staff(app, engine: Engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """The demo staff memberships (clerk, one officer per department, admin, 瑞安 staff) at the stand-in."""
     from portal.db import make_sessionmaker, transaction
     from portal.services.staff import ensure_demo_staff
 
     with transaction(make_sessionmaker(engine)) as session:
-        ensure_demo_staff(session)
+        ensure_demo_staff(session, settings.oidc_issuer)

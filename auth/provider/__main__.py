@@ -50,9 +50,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="repeatable [IDP_REDIRECT_URIS, space-separated]")
     p.add_argument("--post-logout-redirect-uri", action="append", dest="post_logout_redirect_uris",
                    help="repeatable [IDP_POST_LOGOUT_REDIRECT_URIS, space-separated]")
+    shown_by_default = "0" if os.environ.get("ENVIRONMENT", "").lower() == "production" else "1"
     p.add_argument("--hide-personas", action="store_true",
-                   default=os.environ.get("IDP_SHOW_PERSONAS", "1") in ("0", "false", "no"),
-                   help="do not list the demo personas on the login page")
+                   default=os.environ.get("IDP_SHOW_PERSONAS", shown_by_default) in ("0", "false", "no"),
+                   help="do not list the demo personas on the login page (the default when ENVIRONMENT=production)")
     p.add_argument("--log-level", default="info")
     return p.parse_args(argv)
 

@@ -54,8 +54,9 @@ def make_id(region: str, birth: date, seq: int, male: bool) -> str:
 
 
 def ensure_account(session: Session, vault: Vault, sub: str, name: str, id_no: str, phone: str,
-                   issuer: str = "http://127.0.0.1:8000/idp") -> CitizenAccount:
-    account = session.scalar(select(CitizenAccount).where(CitizenAccount.sub == sub))
+                   *, issuer: str) -> CitizenAccount:
+    """The account of (issuer, sub), created as a login at that provider would create it."""
+    account = session.scalar(select(CitizenAccount).where(CitizenAccount.issuer == issuer, CitizenAccount.sub == sub))
     if account is None:
         account = CitizenAccount(sub=sub, issuer=issuer, name=name, id_type=1, id_card_enc=vault.seal(id_no),
                                  id_card_bidx=vault.index(id_no), phone_enc=vault.seal(phone), auth_level=3)
@@ -189,27 +190,27 @@ def _write_answers(vault: Vault, app: Application, spec: DeceasedSpec, cert: str
 
 # --- the demo applications -----------------------------------------------------------------------
 
-def _staff(session: Session, sub: str):  # type: ignore[no-untyped-def]
+def _staff(session: Session, issuer: str, sub: str):  # type: ignore[no-untyped-def]
     from auth.permissions import load_staff
 
-    staff = load_staff(session, sub)
+    staff = load_staff(session, issuer, sub)
     assert staff is not None, f"demo staff {sub} missing"
     return staff
 
 
-def _seed_applications(session: Session, vault: Vault) -> int:
+def _seed_applications(session: Session, vault: Vault, issuer: str) -> int:
     from portal.services import workflow as wf
 
     marker = session.scalar(select(Application.id).join(CitizenAccount).where(
-        CitizenAccount.sub.in_(DEMO_CITIZENS), Application.status != "draft").limit(1))
+        CitizenAccount.issuer == issuer, CitizenAccount.sub.in_(DEMO_CITIZENS), Application.status != "draft").limit(1))
     if marker is not None:
         return 0
-    accounts = {sub: ensure_account(session, vault, sub, *data) for sub, data in DEMO_CITIZENS.items()}
+    accounts = {sub: ensure_account(session, vault, sub, *data, issuer=issuer) for sub, data in DEMO_CITIZENS.items()}
     today = wf.today()
     lucheng, ruian = "330302", "330381"
-    clerk = _staff(session, "zj-u-0101")
-    clerk_ruian = _staff(session, "zj-u-0201")
-    officer = {d: _staff(session, f"zj-u-011{i}") for i, d in enumerate(
+    clerk = _staff(session, issuer, "zj-u-0101")
+    clerk_ruian = _staff(session, issuer, "zj-u-0201")
+    officer = {d: _staff(session, issuer, f"zj-u-011{i}") for i, d in enumerate(
         ("minzheng", "binyiguan", "gongan", "renshe", "yibao", "weijian", "tuiyi", "canlian", "gongjijin"), start=1)}
 
     def died(days_ago: int, hour: int = 6) -> datetime:
@@ -329,17 +330,32 @@ def _seed_applications(session: Session, vault: Vault) -> int:
     return created
 
 
+class DemoRefused(RuntimeError):
+    """Demo data belongs to the stand-in provider only."""
+
+
+def demo_refusal(settings: Settings) -> str | None:
+    """Why demo data must not be loaded with these settings, or None."""
+    if not settings.embedded_idp:
+        return (f"OIDC_ISSUER 指向 {settings.oidc_issuer}，不是内置的模拟政务服务网。演示工作人员和演示申请"
+                "只属于模拟登录，已跳过，没有写入任何数据。")
+    return settings.startup_problem()
+
+
 def seed_demo(settings: Settings) -> str:
-    """Idempotent: running it twice changes nothing the second time."""
+    """Idempotent: running it twice changes nothing the second time. Every demo identity belongs to
+    the stand-in provider, so a same-`sub` login at another provider gets none of it."""
+    if problem := demo_refusal(settings):
+        raise DemoRefused(problem)
     engine = make_engine(settings.database_url)
     try:
         with transaction(make_sessionmaker(engine)) as session:
-            staff = ensure_demo_staff(session)
+            staff = ensure_demo_staff(session, settings.oidc_issuer)
         with transaction(make_sessionmaker(engine)) as session:
-            apps = _seed_applications(session, Vault(settings.pii_key))
+            apps = _seed_applications(session, Vault(settings.pii_key), settings.oidc_issuer)
         return f"新增工作人员 {staff} 名，演示申请 {apps} 份"
     finally:
         engine.dispose()
 
 
-__all__ = ["seed_demo", "build_submitted", "ensure_account", "DeceasedSpec", "make_id", "StaffMember"]
+__all__ = ["seed_demo", "DemoRefused", "build_submitted", "ensure_account", "DeceasedSpec", "make_id", "StaffMember"]

@@ -1,10 +1,15 @@
-"""Staff memberships: granted by an administrator, or for the demo personas by the demo seed."""
+"""Staff memberships: granted by an administrator, or for the demo personas by the demo seed.
+
+A membership is for one person at one provider, (issuer, sub): the demo staff belong to the
+stand-in provider, so the same `sub` at an outside provider gets no rights.
+"""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal.models import StaffMember
+from portal.models import CitizenAccount, StaffMember, WebSession
+from portal.services.events import SYSTEM, record
 
 LUCHENG, RUIAN = "330302", "330381"
 
@@ -26,13 +31,36 @@ DEMO_STAFF: dict[str, tuple[str, str, str | None, str | None]] = {
 }
 
 
-def ensure_demo_staff(session: Session) -> int:
-    """Create the demo staff memberships that are missing; returns how many were created."""
-    existing = set(session.scalars(select(StaffMember.sub)))
+def ensure_demo_staff(session: Session, stand_in_issuer: str) -> int:
+    """Create the demo staff memberships that are missing (at the stand-in provider `stand_in_issuer`);
+    returns how many were created."""
+    existing = set(session.scalars(select(StaffMember.sub).where(StaffMember.issuer == stand_in_issuer)))
     created = 0
     for sub, (name, role, department, county) in DEMO_STAFF.items():
         if sub not in existing:
-            session.add(StaffMember(sub=sub, name=name, role=role, department=department, county_code=county))
+            session.add(StaffMember(issuer=stand_in_issuer, sub=sub, name=name, role=role, department=department,
+                                    county_code=county))
             created += 1
     session.flush()
     return created
+
+
+def grant_admin(session: Session, issuer: str, sub: str, name: str) -> bool:
+    """Make (issuer, sub) an active administrator: the first one at a real provider. False if already."""
+    member = session.scalar(select(StaffMember).where(StaffMember.issuer == issuer, StaffMember.sub == sub))
+    if member is not None and member.role == "admin" and member.active:
+        return False
+    if member is None:
+        member = StaffMember(issuer=issuer, sub=sub, name=name, role="admin", department=None, county_code=None)
+        session.add(member)
+    member.role, member.department, member.county_code, member.active = "admin", None, None, True
+    session.flush()
+    record(session, SYSTEM, "system:account:grant-admin", f"命令行开通管理员 {member.name}",
+           after={"staff_id": member.id, "issuer": issuer, "sub": sub})
+    return True
+
+
+def end_sessions(session: Session, issuer: str, sub: str) -> int:
+    """End every live session of the person (issuer, sub) at once (e.g. on deactivation)."""
+    accounts = select(CitizenAccount.id).where(CitizenAccount.issuer == issuer, CitizenAccount.sub == sub)
+    return session.execute(delete(WebSession).where(WebSession.account_id.in_(accounts))).rowcount or 0

@@ -27,6 +27,7 @@ from portal.domain.catalogue import Catalogue, default_catalogue
 from portal.domain.workdays import add_working_days
 from portal.models import Application, DepartmentTask, Event, Party, StaffMember, TaskDependency
 from portal.services import notifications as sms
+from portal.services import staff as staff_accounts
 from portal.services.events import Actor, record
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -591,6 +592,7 @@ ROLES = {"window_clerk": "乡镇（街道）窗口人员", "officer": "部门经
 
 @dataclass
 class StaffForm:
+    issuer: str = ""  # the provider the person logs in at: the portal's configured issuer
     sub: str = ""
     name: str = ""
     role: str = ""
@@ -600,12 +602,15 @@ class StaffForm:
 
 
 def create_staff(session: Session, form: StaffForm, admin: StaffLike, *, ip: str | None = None) -> StaffMember:
+    if not form.issuer:
+        raise ValueError("a staff membership needs the issuer it is for")
     errors: dict[str, str] = {}
     sub = form.sub.strip()
     name = _clean_text(form.name, limit=60)
     if not sub or len(sub) > 128 or any(ch.isspace() for ch in sub):
         errors["sub"] = "请填写政务服务网的用户标识（sub），不含空格"
-    elif session.scalar(select(StaffMember.id).where(StaffMember.sub == sub)) is not None:
+    elif session.scalar(select(StaffMember.id).where(StaffMember.issuer == form.issuer,
+                                                     StaffMember.sub == sub)) is not None:
         errors["sub"] = "这个用户标识已经开通过工作人员权限"
     if not name:
         errors["name"] = "请填写姓名"
@@ -624,11 +629,13 @@ def create_staff(session: Session, form: StaffForm, admin: StaffLike, *, ip: str
         errors["county_code"] = "窗口人员和部门经办人需要选择所在县（市、区）"
     if errors:
         raise Invalid(errors)
-    member = StaffMember(sub=sub, name=name, role=form.role, department=department, county_code=county, active=True)
+    member = StaffMember(issuer=form.issuer, sub=sub, name=name, role=form.role, department=department,
+                         county_code=county, active=True)
     session.add(member)
     session.flush()
     record(session, staff_actor(admin, ip), "staff:account:create", f"开通工作人员 {name}（{ROLES[form.role]}）",
-           after={"staff_id": member.id, "sub": sub, "role": form.role, "department": department, "county": county})
+           after={"staff_id": member.id, "issuer": form.issuer, "sub": sub, "role": form.role,
+                  "department": department, "county": county})
     return member
 
 
@@ -651,6 +658,8 @@ def set_staff_active(session: Session, member_id: int, version: int | str | None
         session.flush()
     except StaleDataError:
         raise Conflict("这个账号刚刚被其他管理员修改过，您的操作没有保存。") from None
+    if not active:  # signed out at once, not only refused at their next staff page
+        staff_accounts.end_sessions(session, member.issuer, member.sub)
     record(session, staff_actor(admin, ip), "staff:account:" + ("activate" if active else "deactivate"),
            f"{'启用' if active else '停用'}工作人员 {member.name}", before=before, after={"active": active,
                                                                                       "staff_id": member.id})

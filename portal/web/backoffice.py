@@ -335,6 +335,7 @@ def staff_list(request: Request, form: FormData | None, staff: Staff) -> Respons
         try:
             with transaction(services(request).db) as session:
                 member = wf.create_staff(session, wf.StaffForm(
+                    issuer=services(request).settings.oidc_issuer,
                     sub=values.get("sub", ""), name=values.get("name", ""), role=values.get("role", ""),
                     department=values.get("department", ""), county_code=values.get("county_code", "")),
                     staff, ip=_ip(request))

@@ -12,6 +12,8 @@ from portal.db import transaction
 from portal.models import Application, DepartmentTask
 from portal.services.demo import DEMO_CITIZENS, DeceasedSpec, build_submitted, ensure_account, make_id
 
+#: the stand-in provider of the test settings (BASE_URL http://testserver): demo identities belong to it
+ISSUER = "http://testserver/idp"
 CITIZENS = {"chenjianguo": "zj-u-0001", "linxiaoyan": "zj-u-0002", "zhengzhe": "zj-u-0004"}
 STAFF = {
     "clerk": "zj-u-0101", "admin": "zj-u-0190", "clerk-ruian": "zj-u-0201", "officer-gongan-ruian": "zj-u-0202",
@@ -27,7 +29,7 @@ def submitted_application(session: Session, vault: Vault, *, citizen: str = "che
                           days_ago: int = 3) -> Application:
     sub = CITIZENS[citizen]
     acc_name, id_no, phone = DEMO_CITIZENS[sub]
-    account = ensure_account(session, vault, sub, acc_name, id_no, phone)
+    account = ensure_account(session, vault, sub, acc_name, id_no, phone, issuer=ISSUER)
     _seq[0] += 1
     born = date(1940, 1, 1) + timedelta(days=_seq[0])
     died = datetime.now() - timedelta(days=days_ago)
@@ -40,7 +42,7 @@ def submitted_application(session: Session, vault: Vault, *, citizen: str = "che
 
 
 def staff(session: Session, username: str) -> Staff:
-    member = load_staff(session, STAFF[username])
+    member = load_staff(session, ISSUER, STAFF[username])
     assert member is not None, username
     return member
 

@@ -95,9 +95,11 @@ DEPARTMENTS = {
 
 
 def account_for(session: Session, sub: str, name: str) -> CitizenAccount:
-    account = session.scalar(select(CitizenAccount).where(CitizenAccount.sub == sub))
+    from tests.integration.factories import ISSUER  # the test settings' stand-in: logins find this account
+
+    account = session.scalar(select(CitizenAccount).where(CitizenAccount.issuer == ISSUER, CitizenAccount.sub == sub))
     if account is None:
-        account = CitizenAccount(sub=sub, issuer="test", name=name, auth_level=3)
+        account = CitizenAccount(sub=sub, issuer=ISSUER, name=name, auth_level=3)
         session.add(account)
         session.flush()
     return account

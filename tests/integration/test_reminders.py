@@ -65,7 +65,7 @@ def test_a_draft_left_three_days_gets_a_link_back(db, vault, settings) -> None: 
 
     name, id_no, phone = DEMO_CITIZENS["zj-u-0001"]
     with transaction(db) as s:
-        account = ensure_account(s, vault, "zj-u-0001", name, id_no, phone)
+        account = ensure_account(s, vault, "zj-u-0001", name, id_no, phone, issuer=settings.oidc_issuer)
         draft = start_draft(s, vault, account.id)
     later = clock.as_china(draft.updated_at) + timedelta(days=3, hours=1)
     with clock.frozen(later), transaction(db) as s:
