@@ -15,10 +15,14 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, *, pii_key: bytes | None = None) -> None:
+    """Migrate to head. `pii_key` seals personal numbers a migration moves out of clear columns
+    (without it such a migration reads PII_KEY the way Settings does)."""
     with engine.begin() as conn:
         cfg = alembic_config(str(engine.url))
         cfg.attributes["connection"] = conn
+        if pii_key is not None:
+            cfg.attributes["pii_key"] = pii_key
         command.upgrade(cfg, "head")
 
 

@@ -31,13 +31,9 @@ from portal.models import (
 )
 from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
 from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
-from portal.services import notifications, workflow
+from portal.services import notifications, pii, workflow
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
-
-# From 2026-07-01 the medical certificate number IS the deceased's 身份证号, which must not be
-# stored in clear; the column then says so in words (the number itself is sealed in id_card_enc).
-CERT_SAME_AS_ID = "同逝者身份证号码"
 
 Outcome = Literal["submitted", "already", "duplicate", "incomplete", "unknown"]
 
@@ -105,8 +101,9 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
     deceased.death_time = died
     deceased.death_cause = answers["death_cause"]
     deceased.certificate_type = steps.certificate_type(answers)
-    cert_no = str(answers["cert_no"]).upper()
-    deceased.certificate_no = CERT_SAME_AS_ID if cert_no == card.number else cert_no
+    # From 2026-07-01 the certificate number IS the deceased's 身份证号: sealed like one, never in clear.
+    cert = pii.seal(vault, pii.Kind.CERTIFICATE, str(answers["cert_no"]))
+    deceased.certificate_no_enc, deceased.certificate_no_bidx = cert.enc, cert.bidx
     deceased.body_at_funeral_home = at_fh
     deceased.funeral_home = (answers.get("funeral_home_other") if fh == steps.OTHER else fh) if at_fh else None
     deceased.pickup_address = None if at_fh else answers.get("pickup_address")
