@@ -51,6 +51,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deceased_certificate_no_bidx"), ["certificate_no_bidx"], unique=False)
 
     conn = op.get_bind()
+    if conn.dialect.name == "sqlite":  # overwrite the clear values' old pages, whatever the build's default
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
     rows = conn.execute(sa.select(deceased.c.id, deceased.c.id_card_enc, deceased.c.certificate_no)).all()
     if rows:
         from portal.services import pii

@@ -97,6 +97,11 @@ def test_migration_seals_existing_certificate_numbers_and_goes_back(blank_engine
     assert vault.open(rows[3].certificate_no_enc) == "WZ-2026-000123"
     assert rows[3].certificate_no_bidx == vault.index("WZ2026000123")
     assert all(r.certificate_no_enc.startswith("v1:") for r in rows.values())
+    if blank_engine.dialect.name == "sqlite":  # no page image of the old rows is left behind either
+        blank_engine.dispose()
+        path = Path(blank_engine.url.database)
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
+        assert b"19450707-018" not in raw and b"WZ-2026-000123" not in raw
 
     _at(blank_engine, before, down=True)  # reversible; the old code's words for "same as the ID" come back
     with blank_engine.connect() as conn:
