@@ -32,14 +32,15 @@ class Role(StrEnum):
 
 ROLE_LABELS = {Role.WINDOW_CLERK: "乡镇（街道）窗口人员", Role.OFFICER: "部门经办人", Role.ADMIN: "管理员"}
 
-#: Which full personal numbers (portal.services.workflow.REVEALABLE) a department officer may open
+#: Which full personal numbers (portal.services.pii.FIELDS) a department officer may open
 #: on an application their department has a matter in. Window clerks and admins open any of them
 #: in their county (they check the whole application). Everything else stays masked.
-#: - every department: the deceased's ID (the case itself) and the applicant's ID and phone (the
-#:   person to contact about a correction);
+#: - every department: the deceased's ID and death-certificate number (the case itself; from
+#:   2026-07-01 they are the same number) and the applicant's ID and phone (the person to contact
+#:   about a correction);
 #: - 人社 (丧葬费、抚恤金 payout) and 医保 (个人账户余额 to the heirs) also the recipient's ID,
 #:   phone and bank account: they pay the money out.
-OFFICER_REVEAL_ALL = frozenset({"deceased_id", "applicant_id", "applicant_phone"})
+OFFICER_REVEAL_ALL = frozenset({"deceased_id", "deceased_certificate", "applicant_id", "applicant_phone"})
 OFFICER_REVEAL_BY_DEPARTMENT: dict[str, frozenset[str]] = {
     "renshe": frozenset({"recipient_id", "recipient_phone", "recipient_account"}),
     "yibao": frozenset({"recipient_id", "recipient_phone", "recipient_account"}),

@@ -61,7 +61,8 @@ def populate(database_url: str, pii_key: bytes, n: int, seed: int = 7) -> None:
                              "id_card_bidx": f"b{i}", "gender": "男", "birth_date": date(1940, 1, 1), "age": 86,
                              "ethnicity": "01", "hukou_county": "330302", "hukou_township": "五马街道",
                              "death_time": submitted.replace(tzinfo=None) - timedelta(days=1), "death_cause": "病故",
-                             "certificate_type": "medical", "certificate_no": f"C{i}", "body_at_funeral_home": True,
+                             "certificate_type": "medical", "certificate_no_enc": sealed_id, "certificate_no_bidx": f"b{i}",
+                             "body_at_funeral_home": True,
                              "ashes_category": "commercial_cemetery", "ashes_place": "公墓",
                              "pension_type": "enterprise_retired"})
             parties.append({"application_id": app_id, "role": "applicant", "name": f"家属{i}", "relation": "child",

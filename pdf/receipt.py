@@ -43,10 +43,15 @@ FONT_CHAIN = (
 
 @dataclass(frozen=True)
 class Sensitive:
-    """A personal number: the full value (archive copy) and its masked form (family copy)."""
+    """A personal number: the full value (archive copy) and its masked form (family copy).
+
+    `key` names the number as the reveal rules do (portal.services.pii.FIELDS), so the service
+    can mask in a staff member's archive copy what they may not reveal.
+    """
 
     full: str
     masked: str
+    key: str = ""
 
     def for_copy(self, copy: str) -> str:
         return self.full if copy == "archive" else self.masked
@@ -82,7 +87,7 @@ class ReceiptView:
     verify_url: str
     # 申请人
     applicant_name: str
-    applicant_phone: str
+    applicant_phone: Sensitive
     applicant_id: Sensitive
     applicant_address: str
     applicant_relation: str

@@ -18,7 +18,7 @@ def cmd_migrate(settings: Settings) -> None:
     from portal.services.content import sync_policies
 
     engine = _engine(settings)
-    upgrade(engine)
+    upgrade(engine, pii_key=settings.pii_key)
     sync_policies(engine)
     print("数据库已迁移到最新版本。")
 

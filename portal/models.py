@@ -125,7 +125,9 @@ class Deceased(Base):
     death_time: Mapped[datetime] = mapped_column(DateTime(timezone=False))
     death_cause: Mapped[str] = mapped_column(String(200))
     certificate_type: Mapped[str] = mapped_column(String(20))  # medical | police
-    certificate_no: Mapped[str] = mapped_column(String(40))
+    # From 2026-07-01 the certificate number is the deceased's 身份证号: sealed like one (services/pii.py).
+    certificate_no_enc: Mapped[str | None] = mapped_column(String(255))
+    certificate_no_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     body_at_funeral_home: Mapped[bool] = mapped_column(Boolean)
     funeral_home: Mapped[str | None] = mapped_column(String(100))
     pickup_address: Mapped[str | None] = mapped_column(String(200))

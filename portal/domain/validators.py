@@ -22,6 +22,8 @@ from portal.domain.reference import CERT_NEW_FORMAT_FROM
 __all__ = [
     "FieldError",
     "normalise_digits",
+    "fold_digits",
+    "ascii_digits_only",
     "check_phone",
     "check_bank_account",
     "luhn_ok",
@@ -48,18 +50,36 @@ _SEPARATORS = re.compile(r"[\s\u3000\u00a0\-\u2010-\u2015\u2212\uff0d_]+")
 _WHITESPACE = re.compile(r"[\s\u3000\u00a0]+")
 
 
+def fold_digits(text: str) -> str:
+    """Every Unicode decimal digit (Arabic-Indic, Devanagari, ...) as its ASCII digit.
+
+    Phones and input methods of other scripts type such digits; Python's ``isdigit`` and
+    regex ``\\d`` accept them, so without folding they would be stored as typed.
+    """
+    return "".join(str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.decimal(ch, None) is not None
+                   else ch for ch in text)
+
+
 def normalise_digits(raw: str | None) -> str:
-    """Fold full-width characters and drop spaces/dashes so numbers compare equal."""
+    """Fold full-width and other Unicode digits to ASCII, drop spaces/dashes, so numbers compare equal."""
     if raw is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(raw))
+    text = fold_digits(unicodedata.normalize("NFKC", str(raw)))
     return _SEPARATORS.sub("", text)
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def ascii_digits_only(text: str) -> bool:
+    """True when `text` is ASCII digits 0-9 only (``str.isdigit`` also says yes to ² and ١)."""
+    return bool(_ASCII_DIGITS.fullmatch(text))
 
 
 # --- phone -----------------------------------------------------------------
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_COUNTRY_PREFIX = re.compile(r"^(?:\+86|0086|86(?=1\d{10}$)|0(?=1\d{10}$))")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_COUNTRY_PREFIX = re.compile(r"^(?:\+86|0086|86(?=1[0-9]{10}$)|0(?=1[0-9]{10}$))")
 
 
 def check_phone(raw: str | None) -> str:
@@ -70,7 +90,7 @@ def check_phone(raw: str | None) -> str:
     if not digits:
         raise FieldError("请填写手机号码，方便工作人员联系您")
     digits = _COUNTRY_PREFIX.sub("", digits)
-    if not digits.isdigit():
+    if not ascii_digits_only(digits):
         raise FieldError("手机号码只能填数字，请输入11位手机号码，例如 13812345678")
     if digits.startswith("0"):
         raise FieldError("这像是座机号码，请填写以1开头的11位手机号码，方便接收办理进度短信")
@@ -86,7 +106,7 @@ def check_phone(raw: str | None) -> str:
 
 def luhn_ok(digits: str) -> bool:
     """Luhn (mod 10) check; many real Chinese accounts fail it, so only warn."""
-    return bool(digits) and digits.isdigit() and luhn.is_valid(digits)
+    return ascii_digits_only(digits) and luhn.is_valid(digits)
 
 
 def check_bank_account(raw: str | None) -> tuple[str, bool]:
@@ -98,7 +118,7 @@ def check_bank_account(raw: str | None) -> tuple[str, bool]:
     digits = normalise_digits(raw)
     if not digits:
         raise FieldError("请填写领取人的银行卡号或账号")
-    if not digits.isdigit():
+    if not ascii_digits_only(digits):
         raise FieldError("银行卡号只能填数字，请照着银行卡或存折上的号码输入")
     if not 12 <= len(digits) <= 19:
         raise FieldError(
@@ -250,7 +270,7 @@ def check_certificate_number(
     certificates (``certificate_type="police"``) have no known format and
     always use the loose pattern.
     """
-    text = unicodedata.normalize("NFKC", str(raw or ""))
+    text = fold_digits(unicodedata.normalize("NFKC", str(raw or "")))
     text = _WHITESPACE.sub("", text).upper()
     if not text:
         raise FieldError("请填写死亡证明上的编号")

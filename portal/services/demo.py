@@ -31,6 +31,7 @@ from portal.models import (
     StaffMember,
     TaskDependency,
 )
+from portal.services import pii
 from portal.services.events import Actor, record
 from portal.services.staff import ensure_demo_staff
 
@@ -107,13 +108,14 @@ def build_submitted(session: Session, vault: Vault, account: CitizenAccount, spe
     session.add(app)
     session.flush()
     cert = "medical" if spec.scenario in ("home", "hospital") else "police"
+    cert_no = pii.seal(vault, pii.Kind.CERTIFICATE, _cert_no(spec, cert, app.id))
     session.add(Deceased(
         application_id=app.id, name=spec.name, id_card_enc=vault.seal(spec.id_no) or "",
         id_card_bidx=vault.index(spec.id_no) or "", gender=spec.gender, birth_date=spec.birth,
         age=age_at(spec.birth, spec.death.date()), ethnicity="01", hukou_county=spec.county,
         hukou_township=spec.township, hukou_address=f"{county.name}{spec.township}幸福路8号",
         death_time=spec.death, death_cause="病故", certificate_type=cert,
-        certificate_no=_cert_no(spec, cert, app.id), body_at_funeral_home=True,
+        certificate_no_enc=cert_no.enc, certificate_no_bidx=cert_no.bidx, body_at_funeral_home=True,
         funeral_home=county.funeral_homes[0], ashes_category="commercial_cemetery", ashes_place="福寿园公墓",
         pension_type=spec.pension_type, is_veteran=spec.veteran, has_disability_cert=spec.disability,
         civil_pledge_at=submitted,

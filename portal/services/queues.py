@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.crypto import Vault
 from portal.domain import status as st
-from portal.domain.idcard import mask_id
-from portal.domain.validators import mask_account, mask_phone
 from portal.models import Application, Deceased, DepartmentTask, Event, Party, StaffMember, TaskDependency
+from portal.services import pii
 from portal.services.workflow import (
     CHANNELS,
     CHINA,
@@ -517,12 +516,7 @@ def progress(session: Session, app: Application, *, on: date | None = None) -> P
 
 # --- staff: one application, one task --------------------------------------------------------------
 
-@dataclass
-class MaskedField:
-    key: str
-    label: str
-    masked: str
-    revealed: str | None = None
+MaskedField = pii.MaskedField  # a personal number as the back office shows it
 
 
 @dataclass
@@ -541,34 +535,16 @@ class StaffApplicationView:
 
 
 def _mask(kind: str, value: str | None) -> str:
-    if not value:
-        return "未填写"
-    if kind == "id":
-        return mask_id(value)
-    if kind == "phone":
-        return mask_phone(value)
-    return mask_account(value)
+    """A number masked through the one place that knows how (portal.services.pii)."""
+    kinds = {"id": pii.Kind.ID_CARD, "phone": pii.Kind.PHONE, "account": pii.Kind.BANK_ACCOUNT}
+    return pii.mask(kinds[kind], value) or "未填写"
 
 
 def staff_application(session: Session, app: Application, vault: Vault, *, on: date | None = None,
                       revealed: dict[str, str] | None = None) -> StaffApplicationView:
     on = on or today()
     parties = {p.role: p for p in app.parties}
-    personal: list[MaskedField] = []
-    if app.deceased is not None:
-        personal.append(MaskedField("deceased_id", "逝者身份证号", _mask("id", vault.open(app.deceased.id_card_enc))))
-    for role, who in (("applicant", "申请人"), ("recipient", "领取人")):
-        party = parties.get(role)
-        if party is None:
-            continue
-        personal.append(MaskedField(f"{role}_id", f"{who}身份证号", _mask("id", vault.open(party.id_card_enc))))
-        personal.append(MaskedField(f"{role}_phone", f"{who}手机号", _mask("phone", vault.open(party.phone_enc))))
-        if role == "recipient":
-            personal.append(MaskedField("recipient_account", "领取人银行账号",
-                                        _mask("account", vault.open(party.bank_account_enc))))
-    for item in personal:
-        if revealed and item.key in revealed:
-            item.revealed = revealed[item.key]
+    personal = pii.masked_fields(app, vault, revealed)
     entered_by = ""
     if app.entered_by_staff_id:
         entered_by = session.scalar(select(StaffMember.name).where(StaffMember.id == app.entered_by_staff_id)) or ""

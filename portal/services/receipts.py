@@ -33,7 +33,8 @@ import logging
 import os
 import secrets
 import threading
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,6 @@ from portal.crypto import Vault
 from portal.db import transaction
 from portal.domain import application_form
 from portal.domain.catalogue import default_catalogue
-from portal.domain.idcard import mask_id
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
     ASHES_CATEGORIES,
@@ -56,8 +56,9 @@ from portal.domain.reference import (
     ethnicity_name,
     label_for,
 )
-from portal.domain.validators import mask_account, mask_name
+from portal.domain.validators import mask_name
 from portal.models import Application, DepartmentTask, Receipt, utcnow
+from portal.services import pii
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("portal.receipts")
@@ -133,9 +134,26 @@ def _label(options: tuple[tuple[str, str], ...], code: str | None) -> str:
         return code
 
 
-def _sensitive_id(vault: Vault, sealed: str | None) -> Sensitive:
-    plain = vault.open(sealed) or ""
-    return Sensitive(plain, mask_id(plain) if plain else "")
+# The personal numbers the receipt prints (portal.services.pii.FIELDS keys).
+PRINTED = frozenset({"deceased_id", "deceased_certificate", "applicant_id", "applicant_phone",
+                     "recipient_id", "recipient_account"})
+
+
+def _sensitive(vault: Vault, application: Application, key: str) -> Sensitive:
+    """A printed personal number: in full for the archive copy, masked as on every screen."""
+    plain = pii.opened(application, vault, key)
+    return Sensitive(plain, pii.mask(pii.FIELDS[key].kind, plain), key)
+
+
+def restrict(value: Any, full: Collection[str]) -> Any:
+    """The view with every personal number not in `full` masked in the archive copy too."""
+    if isinstance(value, Sensitive):
+        return value if value.key in full else replace(value, full=value.masked)
+    if is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: restrict(getattr(value, f.name), full) for f in fields(value)
+                   if isinstance(getattr(value, f.name), Sensitive) or is_dataclass(getattr(value, f.name))}
+        return replace(value, **changed) if changed else value
+    return value
 
 
 # --- tokens -------------------------------------------------------------------------
@@ -255,24 +273,17 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
 
     recipient = None
     if recipient_row is not None:
-        account = vault.open(recipient_row.bank_account_enc) or ""
         recipient = Recipient(
             name=recipient_row.name,
             relation=_label(APPLICANT_RELATIONS, recipient_row.relation),
-            id_card=_sensitive_id(vault, recipient_row.id_card_enc),
+            id_card=_sensitive(vault, application, "recipient_id"),
             bank_name=recipient_row.bank_name or "",
-            bank_account=Sensitive(account, mask_account(account) if account else ""),
+            bank_account=_sensitive(vault, application, "recipient_account"),
             needs_review=recipient_row.needs_review,
         )
 
-    deceased_id = _sensitive_id(vault, d.id_card_enc)
-    cert_no = d.certificate_no or ""
-    # From 2026-07-01 the certificate number is the deceased's 身份证号: mask it like one.
-    cert = Sensitive(cert_no, deceased_id.masked if cert_no and cert_no.upper() == deceased_id.full.upper()
-                     else cert_no)
     specials = [label for flag, label in ((d.is_veteran, "优抚对象"), (d.has_disability_cert, "持有残疾人证"),
                                           (d.receives_assistance, "享受低保或特困供养")) if flag]
-    phone = vault.open(applicant.phone_enc) if applicant else None
     submitted = application.submitted_at or application.created_at
     return ReceiptView(
         number=application.number,
@@ -282,8 +293,8 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
         township=application.township or d.hukou_township or "",
         verify_url=verify_url(settings, token),
         applicant_name=applicant.name if applicant else "",
-        applicant_phone=phone or "",
-        applicant_id=_sensitive_id(vault, applicant.id_card_enc if applicant else None),
+        applicant_phone=_sensitive(vault, application, "applicant_phone"),
+        applicant_id=_sensitive(vault, application, "applicant_id"),
         applicant_address=(applicant.address or "") if applicant else "",
         applicant_relation=_label(APPLICANT_RELATIONS, applicant.relation) if applicant else "",
         recipient=recipient,
@@ -292,13 +303,13 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
         gender=d.gender,
         age=f"{d.age}岁",
         ethnicity=ethnicity,
-        deceased_id=deceased_id,
+        deceased_id=_sensitive(vault, application, "deceased_id"),
         hukou=" ".join(x for x in (hukou_county, d.hukou_township, d.hukou_address or "") if x),
         temp_township=d.temp_township or "无",
         death_time=fmt_datetime(d.death_time, naive_is_local=True),
         death_cause=d.death_cause,
         certificate_name=certificate_name(d.certificate_type, d.death_time.date() if d.death_time else None),
-        certificate_no=cert,
+        certificate_no=_sensitive(vault, application, "deceased_certificate"),
         pension_type=_label(PENSION_TYPES, d.pension_type),
         special_groups="、".join(specials) or "无",
         body_at_funeral_home=bool(d.body_at_funeral_home),
@@ -366,11 +377,13 @@ class PdfJob:
     path: Path
 
 
-def prepare_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> PdfJob:
+def prepare_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str,
+                full: Collection[str] | None = None) -> PdfJob:
     """Read the printed values and issue the current receipt token (a write) in the caller's
     transaction. The caller commits before `render_pdf`, so no write lock is held while the
     PDF renders (on SQLite, 50 families downloading at once otherwise wait past the busy
-    timeout: `database is locked`).
+    timeout: `database is locked`). `full` (archive copy) names the personal numbers printed
+    in full; the others are masked as on screen (None: all, for the window's own use).
     """
     from pdf.receipt import COPIES
 
@@ -378,7 +391,7 @@ def prepare_pdf(session: Session, vault: Vault, application: Application, settin
         raise ValueError(copy)
     draft = receipt_view(session, vault, application, settings, token="")
     receipt = current_receipt(session, application, answers_digest(draft))
-    view = replace(draft, verify_url=verify_url(settings, receipt.token))
+    view = replace(draft if full is None else restrict(draft, full), verify_url=verify_url(settings, receipt.token))
     path = cache_dir(settings, application.id) / f"v{application.version}-{copy}-{view_digest(view)}.pdf.sealed"
     return PdfJob(application.id, copy, view, path)
 
@@ -426,11 +439,12 @@ def queue_render(session: Session, application: Application) -> None:
     jobs.enqueue(session, RENDER_KIND, {"application_id": application.id})
 
 
-def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str) -> bytes:
+def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str,
+            full: Collection[str] | None = None) -> bytes:
     """`prepare_pdf` and `render_pdf` in one call, for scripts and tests that hold no write
     lock worth releasing. Web handlers and `prerender` commit in between.
     """
-    return render_pdf(prepare_pdf(session, vault, application, settings, copy=copy), vault)
+    return render_pdf(prepare_pdf(session, vault, application, settings, copy=copy, full=full), vault)
 
 
 def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, application_id: int, *,

@@ -8,7 +8,7 @@ on PostgreSQL the row lock makes the second UPDATE re-check the status and match
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
@@ -31,13 +31,9 @@ from portal.models import (
 )
 from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
 from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
-from portal.services import notifications, receipts, workflow
+from portal.services import notifications, pii, receipts, workflow
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
-
-# From 2026-07-01 the medical certificate number IS the deceased's 身份证号, which must not be
-# stored in clear; the column then says so in words (the number itself is sealed in id_card_enc).
-CERT_SAME_AS_ID = "同逝者身份证号码"
 
 Outcome = Literal["submitted", "already", "duplicate", "incomplete", "unknown"]
 
@@ -92,8 +88,8 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
         deceased = Deceased(application_id=app.id)
         session.add(deceased)
     deceased.name = answers["d_name"]
-    deceased.id_card_enc = vault.seal(card.number)
-    deceased.id_card_bidx = vault.index(card.number)
+    sealed_id = pii.seal(vault, pii.Kind.ID_CARD, card.number)
+    deceased.id_card_enc, deceased.id_card_bidx = sealed_id.enc or "", sealed_id.bidx or ""
     deceased.gender = card.gender
     deceased.birth_date = card.birth_date
     deceased.age = age_at(card.birth_date, died.date())
@@ -105,8 +101,9 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
     deceased.death_time = died
     deceased.death_cause = answers["death_cause"]
     deceased.certificate_type = steps.certificate_type(answers)
-    cert_no = str(answers["cert_no"]).upper()
-    deceased.certificate_no = CERT_SAME_AS_ID if cert_no == card.number else cert_no
+    # From 2026-07-01 the certificate number IS the deceased's 身份证号: sealed like one, never in clear.
+    cert = pii.seal(vault, pii.Kind.CERTIFICATE, str(answers["cert_no"]))
+    deceased.certificate_no_enc, deceased.certificate_no_bidx = cert.enc, cert.bidx
     deceased.body_at_funeral_home = at_fh
     deceased.funeral_home = (answers.get("funeral_home_other") if fh == steps.OTHER else fh) if at_fh else None
     deceased.pickup_address = None if at_fh else answers.get("pickup_address")
@@ -125,9 +122,8 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
     person = parties.get("applicant") or Party(application_id=app.id, role="applicant")
     person.name = applicant.name
     person.relation = answers["a_relation"]
-    person.id_card_enc = vault.seal(applicant.id_card)
-    person.id_card_bidx = vault.index(applicant.id_card)
-    person.phone_enc = vault.seal(applicant.phone or answers.get("a_phone"))
+    person.id_card_enc, person.id_card_bidx = astuple(pii.seal(vault, pii.Kind.ID_CARD, applicant.id_card))
+    person.phone_enc = pii.seal(vault, pii.Kind.PHONE, applicant.phone or answers.get("a_phone")).enc
     person.address = answers["a_address"]
     session.add(person)
 
@@ -138,10 +134,9 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
             recipient.name, recipient.relation, r_id = applicant.name, answers["a_relation"], applicant.id_card
         else:
             recipient.name, recipient.relation, r_id = answers["r_name"], answers["r_relation"], answers["r_id"]
-        recipient.id_card_enc = vault.seal(r_id)
-        recipient.id_card_bidx = vault.index(r_id)
+        recipient.id_card_enc, recipient.id_card_bidx = astuple(pii.seal(vault, pii.Kind.ID_CARD, r_id))
         recipient.bank_name = answers["r_bank"]
-        recipient.bank_account_enc = vault.seal(answers["r_account"])
+        recipient.bank_account_enc = pii.seal(vault, pii.Kind.BANK_ACCOUNT, answers["r_account"]).enc
         recipient.luhn_warning_confirmed = answers.get("r_account_confirm") == "yes"
         recipient.needs_review = steps.recipient_review(answers)
         session.add(recipient)
@@ -238,7 +233,8 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
     if missing is not None:
         return SubmitResult("incomplete", app, step=missing)
 
-    _one_submission_per_deceased_at_a_time(session, app, vault.index(draft.answers["d_id"]))
+    deceased_bidx = pii.index(vault, pii.Kind.ID_CARD, draft.answers["d_id"]) or ""
+    _one_submission_per_deceased_at_a_time(session, app, deceased_bidx)
     other = active_for_deceased(session, vault, draft.answers["d_id"], exclude_id=app.id)
     if other is not None:
         return SubmitResult("duplicate", app, duplicate=other)

@@ -28,10 +28,11 @@ from portal.domain.workdays import add_working_days
 from portal.models import Application, DepartmentTask, Event, Party, StaffMember, TaskDependency
 from portal.services import notifications as sms
 from portal.services import staff as staff_accounts
+from portal.services import pii
 from portal.services.events import Actor, record
 
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from portal.services.receipts import PdfJob
 
 CHINA = timezone(timedelta(hours=8))
 DEFAULT_LIMIT_DAYS = 5  # a matter no longer in the catalogue still gets a deadline
@@ -530,43 +531,66 @@ def resume_after_correction(session: Session, application: Application, actor: A
 
 # --- personal numbers: masked by default, revealed with a reason ------------------------------
 
-REVEALABLE = {
-    "deceased_id": "逝者身份证号",
-    "applicant_id": "申请人身份证号",
-    "applicant_phone": "申请人手机号",
-    "recipient_id": "领取人身份证号",
-    "recipient_phone": "领取人手机号",
-    "recipient_account": "领取人银行账号",
-}
+# Which numbers there are lives in one place (portal.services.pii); who may open which in
+# auth.permissions (Staff.may_reveal). Every opening, on screen or on paper, is logged with its reason.
+REVEALABLE = {key: field.label for key, field in pii.FIELDS.items()}
+
+
+def _reason(raw: str, *, message: str, field_name: str = "reason") -> str:
+    reason = _clean_text(raw, limit=200)
+    if len(reason) < 2:
+        raise Invalid({field_name: message})
+    return reason
+
+
+def viewable_application(session: Session, application_id: int, staff: StaffLike) -> Application:
+    """A submitted application this staff member may see, else NotFound (never which of the two)."""
+    app = session.get(Application, application_id)
+    if app is None or app.status == st.APP_DRAFT or not app.number or not may_view(session, app, staff):
+        raise NotFound()
+    return app
 
 
 def reveal(session: Session, application_id: int, staff: StaffLike, field_name: str, reason: str,
            vault: Vault, *, ip: str | None = None) -> str:
     """Open one personal number for this staff member; the reveal is logged with its reason."""
-    app = session.get(Application, application_id)
-    if app is None or app.status == st.APP_DRAFT or not may_view(session, app, staff):
-        raise NotFound()
+    app = viewable_application(session, application_id, staff)
     if field_name not in REVEALABLE:
         raise Invalid({"field": "请选择要显示的内容"})
     if not may_reveal(app, staff, field_name):
-        raise NotFound()  # this department has no need for this number (auth.permissions.REVEAL_RULES)
-    reason = _clean_text(reason, limit=200)
-    if len(reason) < 2:
-        raise Invalid({"reason": "请写明查看的原因（例如：核对银行账号）"})
-    parties = {p.role: p for p in app.parties}
-    sealed: str | None = None
-    if field_name == "deceased_id":
-        sealed = app.deceased.id_card_enc if app.deceased else None
-    else:
-        role, what = field_name.split("_", 1)
-        party = parties.get(role)
-        if party is not None:
-            sealed = {"id": party.id_card_enc, "phone": party.phone_enc, "account": party.bank_account_enc}[what]
-    value = vault.open(sealed) or ""
+        raise NotFound()  # this department has no need for this number (auth.permissions.OFFICER_REVEAL_*)
+    reason = _reason(reason, message="请写明查看的原因（例如：核对银行账号）")
+    value = pii.opened(app, vault, field_name)
     record(session, staff_actor(staff, ip), "staff:pii:reveal",
            f"查看了{REVEALABLE[field_name]}，原因：{reason}", application_id=app.id,
            after={"field": field_name, "reason": reason})
     return value
+
+
+@dataclass
+class ArchiveCopy:
+    """The prepared archive copy: the caller commits, then renders `job` (receipts.render_pdf)."""
+
+    job: "PdfJob"
+    number: str
+
+
+def print_archive(session: Session, application_id: int, staff: StaffLike, reason: str, vault: Vault,
+                  settings: Any, *, ip: str | None = None) -> ArchiveCopy:
+    """The 乡镇（街道）存档联 for this staff member: the numbers they may reveal in full, the rest
+    masked, and logged like a reveal (reason and the numbers printed in full)."""
+    from portal.services import receipts  # PDF rendering is only needed here
+
+    app = viewable_application(session, application_id, staff)
+    reason = _reason(reason, field_name="archive_reason",
+                     message="请写明打印的原因（例如：乡镇存档、家属要求纸质件），每次打印都会记录")
+    full = [f.key for f in pii.present(app) if f.key in receipts.PRINTED and may_reveal(app, staff, f.key)]
+    job = receipts.prepare_pdf(session, vault, app, settings, copy="archive", full=full)
+    labels = "、".join(REVEALABLE[k] for k in full) or "无（号码均部分隐藏）"
+    record(session, staff_actor(staff, ip), "staff:receipt:print",
+           f"打印登记表存档联（编号 {app.number}），原因：{reason}；完整号码：{labels}",
+           application_id=app.id, after={"version": app.version, "reason": reason, "fields": full})
+    return ArchiveCopy(job, app.number or "")
 
 
 def may_view(session: Session, app: Application, staff: StaffLike) -> bool:

@@ -1,9 +1,10 @@
 """Receipt downloads and the public verification page.
 
-GET /my/<id>/receipt.pdf                  the family copy, for the applicant only (others: 404)
-GET /admin/applications/<id>/archive.pdf  the archive copy (full numbers), staff who may view
-                                          the application; each print is an audit event
-GET /verify/<token>                       public: genuine? current? 编号, date, masked name, status
+GET  /my/<id>/receipt.pdf                  the family copy, for the applicant only (others: 404)
+POST /admin/applications/<id>/archive.pdf  the archive copy for staff who may view the application,
+                                           with a reason; the numbers they may reveal in full, the
+                                           rest masked; logged like a reveal (GET: the form's page)
+GET  /verify/<token>                       public: genuine? current? 编号, date, masked name, status
 
 Handlers are sync and run in the thread pool (`page`), so rendering never blocks the loop; they
 issue the receipt token in a short transaction and render after it has committed.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,10 +22,10 @@ from starlette.routing import Route
 from auth.permissions import Staff, staff_only
 from auth.session import current_user
 from portal.db import transaction
-from portal.models import Application, DepartmentTask
+from portal.models import Application
 from portal.services import receipts
-from portal.services.events import Actor, record
-from portal.web.common import Services, page, render, services
+from portal.services import workflow as wf
+from portal.web.common import Services, page, redirect, render, services
 from portal.web.throttling import limited
 
 
@@ -65,23 +65,28 @@ def family_pdf(request: Request, form: FormData | None) -> Response:
 @limited("download", per="account")
 @staff_only()
 def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Response:
+    app_id = _app_id(request)
     svc = services(request)
-    with transaction(svc.db) as session:
-        application = session.get(Application, _app_id(request))
-        if application is None or not application.number:
-            raise HTTPException(status_code=404)
-        departments = set(session.scalars(select(DepartmentTask.department)
-                                          .where(DepartmentTask.application_id == application.id)))
-        if not staff.may_view_application(application.county_code, departments):
-            raise HTTPException(status_code=404)
-        job = receipts.prepare_pdf(session, svc.vault, application, svc.settings, copy="archive")
-        ip = request.client.host if request.client else None
-        record(session, Actor("staff", staff.id, staff.name, ip), "staff:receipt:print",
-               f"打印登记表存档联（编号 {application.number}，含完整证件号码）",
-               application_id=application.id, after={"version": application.version})
-        number = application.number
-    pdf = receipts.render_pdf(job, svc.vault)  # after the commit: no write lock while rendering
-    return _pdf_response(pdf, receipts.download_filename(number, "archive"))
+    if form is None:  # the copy needs a reason: the form is on the application page
+        try:
+            with svc.db() as session:
+                wf.viewable_application(session, app_id, staff)
+        except wf.NotFound:
+            raise HTTPException(status_code=404) from None
+        return redirect(f"/admin/applications/{app_id}#archive")
+    from portal.web.backoffice import _application_page  # the page that carries the form
+
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        with transaction(svc.db) as session:
+            copy = wf.print_archive(session, app_id, staff, values.get("archive_reason", ""), svc.vault, svc.settings,
+                                    ip=request.client.host if request.client else None)
+    except wf.NotFound:
+        raise HTTPException(status_code=404) from None
+    except wf.Invalid as exc:
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+    pdf = receipts.render_pdf(copy.job, svc.vault)  # after the commit: no write lock while rendering
+    return _pdf_response(pdf, receipts.download_filename(copy.number, "archive"))
 
 
 @page
@@ -101,6 +106,6 @@ def verify_page(request: Request, form: FormData | None) -> Response:
 def routes(settings: object, svc: Services) -> list[Route]:
     return [
         Route("/my/{app_id:int}/receipt.pdf", family_pdf, methods=["GET"], name="receipt_pdf"),
-        Route("/admin/applications/{app_id:int}/archive.pdf", archive_pdf, methods=["GET"], name="archive_pdf"),
+        Route("/admin/applications/{app_id:int}/archive.pdf", archive_pdf, methods=["GET", "POST"], name="archive_pdf"),
         Route("/verify/{token:str}", verify_page, methods=["GET"], name="verify_receipt"),
     ]

@@ -1,4 +1,5 @@
-"""Security baseline as pure ASGI middleware: headers, cross-site refusal, body size limit.
+"""Security baseline as pure ASGI middleware: headers, no caching of personal pages, cross-site
+refusal, body size limit.
 
 Cross-site protection is two layers: this middleware refuses state-changing requests whose
 Sec-Fetch-Site / Origin show another site (after Datasette's csrf.py), and every form also
@@ -14,14 +15,34 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
+# Areas whose pages carry personal data (the family's applications and drafts, the back office,
+# the sign-in round trip and the stand-in provider's login).
+PRIVATE_PREFIXES = ("/my", "/apply", "/admin", "/auth", "/login", "/logout", "/idp")
+
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def must_not_be_stored(path: str, request_headers: Headers, response_headers: Headers) -> bool:
+    """Whether a response may hold personal data, so that neither the browser nor a proxy keeps it.
+
+    By path (the private areas), by content (every PDF is a receipt), and by who asked: a page
+    rendered for a visitor with a cookie may show who is signed in, and a response that sets a
+    cookie must never be replayed to someone else.
+    """
+    if any(path == p or path.startswith(p + "/") for p in PRIVATE_PREFIXES):
+        return True
+    content_type = response_headers.get("content-type", "")
+    if content_type.startswith("application/pdf") or "set-cookie" in response_headers:
+        return True
+    return "cookie" in request_headers and content_type.startswith("text/html")
+
+
 class SecurityHeadersMiddleware:
-    """Adds CSP (no unsafe-inline), nosniff, referrer policy and frame denial to every response."""
+    """Adds CSP (no unsafe-inline), nosniff, referrer policy and frame denial to every response,
+    and `Cache-Control: no-store` to every response that may hold personal data."""
 
     def __init__(self, app: ASGIApp, *, form_targets: tuple[str, ...] = (), hsts: bool = False) -> None:
         self.app = app
@@ -49,9 +70,13 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
                 extra = [(k, v) for k, v in self.headers if k not in present]
-                message["headers"] = list(message.get("headers", [])) + extra
+                if must_not_be_stored(scope.get("path", ""), Headers(scope=scope), Headers(raw=headers)):
+                    headers = [(k, v) for k, v in headers if k.lower() not in (b"cache-control", b"expires")]
+                    extra += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+                message["headers"] = headers + extra
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

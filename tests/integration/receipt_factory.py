@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
+from portal.services import pii
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -122,7 +123,9 @@ def make_application(session: Session, vault: Vault, spec: Spec | None = None, *
         id_card_bidx=vault.index(s.deceased_id) or "", gender=s.gender, birth_date=s.birth_date, age=s.age,
         ethnicity=s.ethnicity, hukou_county=s.hukou_county, hukou_township=s.hukou_township,
         hukou_address=s.hukou_address, temp_township=s.temp_township, death_time=s.death_time,
-        death_cause=s.death_cause, certificate_type=s.certificate_type, certificate_no=s.certificate_no,
+        death_cause=s.death_cause, certificate_type=s.certificate_type,
+        certificate_no_enc=pii.seal(vault, pii.Kind.CERTIFICATE, s.certificate_no).enc,
+        certificate_no_bidx=pii.seal(vault, pii.Kind.CERTIFICATE, s.certificate_no).bidx,
         body_at_funeral_home=s.body_at_funeral_home, funeral_home=s.funeral_home,
         pickup_address=s.pickup_address, pickup_time=s.pickup_time, ashes_category=s.ashes_category,
         ashes_place=s.ashes_place, procession_route=s.procession_route, pension_type=s.pension_type,

@@ -108,7 +108,8 @@ def test_typical_case_end_to_end(client: TestClient, engine: Engine) -> None:
         assert app.county_code == "330302" and app.township == "五马街道" and app.scenario == "home"
         d = s.scalar(select(Deceased).where(Deceased.application_id == app_id))
         assert (d.name, d.gender, d.birth_date, d.ethnicity) == ("陈老三", "男", date(1940, 1, 1), "01")
-        assert d.age == 86 and d.certificate_type == "medical" and d.certificate_no == "同逝者身份证号码"
+        assert d.age == 86 and d.certificate_type == "medical"
+        assert d.certificate_no_bidx == d.id_card_bidx and DECEASED_ID not in d.certificate_no_enc  # sealed
         assert d.body_at_funeral_home is False and d.pickup_address and d.pickup_time is not None
         assert d.ashes_category == "commercial_cemetery" and d.ashes_place == "仙岩公墓"
         assert d.pension_type == "enterprise_retired" and d.civil_pledge_at is not None

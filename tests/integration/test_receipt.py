@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from portal.db import transaction
 from portal.domain.idcard import mask_id
-from portal.domain.validators import mask_account
+from portal.domain.validators import mask_account, mask_phone
 from portal.models import Application, Event, Receipt
 from portal.services import receipts
+from tests.conftest import csrf_from
 from tests.helpers import login
 from tests.integration.receipt_factory import LONG, Spec, long_text, make_application
 
@@ -80,7 +81,7 @@ def test_receipt_prints_every_value_masked_in_family_copy(app, case: str, tmp_pa
         token = receipts.receipt_for(session, svc.vault, application, svc.settings).token
 
     fam, arc = _flat(_text(family, tmp_path)), _flat(_text(archive, tmp_path))
-    common = [spec.number, "温州市身后“一件事”联办登记表（回执）", spec.applicant_name, spec.applicant_phone,
+    common = [spec.number, "温州市身后“一件事”联办登记表（回执）", spec.applicant_name,
               spec.applicant_address, spec.deceased_name, spec.death_cause, spec.ashes_place, "申请人承诺遵守国家和地方",
               "2026年11月22日14:05", "2026年11月20日03:10", f"/verify/{token}"]
     if spec.recipient:
@@ -99,11 +100,13 @@ def test_receipt_prints_every_value_masked_in_family_copy(app, case: str, tmp_pa
         assert _flat(value) in fam, (case, "family", value)
         assert _flat(value) in arc, (case, "archive", value)
 
-    secrets = [spec.deceased_id, spec.applicant_id] + ([spec.recipient_id, spec.bank_account] if spec.recipient else [])
+    secrets = [spec.deceased_id, spec.applicant_id, spec.applicant_phone] + (
+        [spec.recipient_id, spec.bank_account] if spec.recipient else [])
     for value in secrets:
         assert value not in fam, (case, "family copy shows a full number", value)
         assert value in arc, (case, "archive copy misses", value)
     assert mask_id(spec.deceased_id) in fam and mask_id(spec.applicant_id) in fam
+    assert mask_phone(spec.applicant_phone) in fam
     if spec.recipient:
         assert _flat(mask_account(spec.bank_account)) in fam
     assert "丧属保存联" in fam and "乡镇（街道）存档联" in arc
@@ -245,10 +248,12 @@ def test_anonymous_archive_goes_to_login(app, client) -> None:
 def test_staff_archive_copy(app, client, demo_staff, username: str, allowed: bool) -> None:
     app_id = _owned_application(app, with_tasks=True)
     login(client, username)
-    response = client.get(f"/admin/applications/{app_id}/archive.pdf")
+    url = f"/admin/applications/{app_id}/archive.pdf"
+    response = client.post(url, data={"csrf_token": csrf_from(client.get("/").text), "archive_reason": "乡镇存档"})
     if not allowed:
-        assert response.status_code in (403, 404)
+        assert response.status_code in (403, 404) and client.get(url).status_code in (403, 404)
         return
+    assert client.get(url).headers["location"] == f"/admin/applications/{app_id}#archive"  # the form is there
     assert response.status_code == 200
     assert "登记表存档联-330302-20261122-0007.pdf" in unquote(response.headers["content-disposition"])
     with app.state.services.db() as session:

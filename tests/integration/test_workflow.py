@@ -418,7 +418,7 @@ def test_reveal_is_limited_per_department(db, vault) -> None:  # type: ignore[no
         gongan, renshe, yibao = staff(s, "officer-gongan"), staff(s, "officer-renshe"), staff(s, "officer-yibao")
         everything = list(wf.REVEALABLE)
         assert wf.revealable(app, clerk) == everything and wf.revealable(app, admin) == everything
-        assert wf.revealable(app, gongan) == ["deceased_id", "applicant_id", "applicant_phone"]
+        assert wf.revealable(app, gongan) == ["deceased_id", "deceased_certificate", "applicant_id", "applicant_phone"]
         assert wf.revealable(app, renshe) == everything and wf.revealable(app, yibao) == everything
         assert wf.revealable(app, staff(s, "officer-canlian")) == []  # no matter in this application
         assert wf.reveal(s, app_id, gongan, "deceased_id", "核对户籍", vault)

@@ -18,7 +18,7 @@ def view(**overrides) -> ReceiptView:  # noqa: ANN003
     base = ReceiptView(
         number="330302-20261122-0007", submitted_at="2026年11月22日 14:05", status="已提交，等待乡镇（街道）受理",
         county="鹿城区", township="五马街道", verify_url="http://testserver/verify/tok_123",
-        applicant_name="买买提·艾力", applicant_phone="19900000001",
+        applicant_name="买买提·艾力", applicant_phone=Sensitive("19900000001", "199****0001"),
         applicant_id=Sensitive("33030219620315031X", "3303**********031X"),
         applicant_address="鹿城区𠮷祥路18号堃园3幢", applicant_relation="子女",
         recipient=Recipient("吉𠮷祥", "配偶", Sensitive("330302196203150320", "3303**********0320"), "中国银行",
