@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.crypto import Vault
 from portal.domain import status as st
+from portal.domain.deadlines import Promise, promise_text
 from portal.domain.idcard import mask_id
 from portal.domain.validators import mask_account, mask_phone
 from portal.models import Application, Deceased, DepartmentTask, Event, Party, StaffMember, TaskDependency
+from portal.services.deadlines import promises
 from portal.services.workflow import (
     CHANNELS,
     CHINA,
@@ -388,6 +390,12 @@ class TaskView:
     correction_label: str
     waiting_on: list[str]
     finished_on: date | None
+    promise: Promise = field(default_factory=lambda: Promise(None))
+
+    @property
+    def promise_text(self) -> str:
+        """The promised date in words, the same as on the confirmation page and the receipt."""
+        return promise_text(self.promise)
 
 
 @dataclass
@@ -425,6 +433,7 @@ class ProgressView:
 def task_views(session: Session, app: Application, on: date) -> list[TaskView]:
     tasks = sorted(app.tasks, key=lambda t: t.id)
     waiting = _waiting_on(session, [t.id for t in tasks if t.status == st.WAITING])
+    promised = promises(app, on=on)
     out = []
     for t in tasks:
         result = t.result or {}
@@ -442,6 +451,7 @@ def task_views(session: Session, app: Application, on: date) -> list[TaskView]:
             message=t.message or "", result_text=st.result_summary(t.matter_code, t.result, t.amount),
             correction_step=step, correction_label=st.CORRECTION_STEPS.get(step or "", ""),
             waiting_on=waiting.get(t.id, []), finished_on=finished_on,
+            promise=promised.get(t.matter_code, Promise(None)),
         ))
     return out
 
@@ -489,7 +499,8 @@ def citizen_application(session: Session, application_id: int, account_id: int) 
     """The application if it belongs to this family member (None otherwise: shown as 404)."""
     return session.scalar(
         select(Application).where(Application.id == application_id, Application.account_id == account_id)
-        .options(selectinload(Application.tasks), joinedload(Application.deceased))
+        .options(selectinload(Application.tasks).selectinload(DepartmentTask.depends_on),
+                 joinedload(Application.deceased))
     )
 
 

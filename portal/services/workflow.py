@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,22 +24,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.crypto import Vault
 from portal.domain import status as st
 from portal.domain.catalogue import Catalogue, default_catalogue
-from portal.domain.workdays import add_working_days
+from portal.domain.deadlines import due_on
 from portal.models import Application, DepartmentTask, Event, Party, StaffMember, TaskDependency
 from portal.services import notifications as sms
+from portal.services.deadlines import CHINA, plan, time_limit, today
 from portal.services.events import Actor, record
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
-
-CHINA = timezone(timedelta(hours=8))
-DEFAULT_LIMIT_DAYS = 5  # a matter no longer in the catalogue still gets a deadline
-
-
-def today() -> date:
-    """Today's date in China (deadlines are promised in local working days)."""
-    return datetime.now(CHINA).date()
-
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -108,13 +100,6 @@ def department_name(code: str | None) -> str:
         return catalogue().department(code).name
     except KeyError:
         return code
-
-
-def time_limit(code: str) -> int:
-    try:
-        return catalogue().matter(code).time_limit_days
-    except KeyError:
-        return DEFAULT_LIMIT_DAYS
 
 
 def staff_actor(staff: StaffLike, ip: str | None = None) -> Actor:
@@ -224,14 +209,15 @@ def accept(session: Session, application_id: int, version: int | str | None, sta
     """Accept a submitted application: its startable tasks begin, with deadlines from today."""
     app = _get_app_for_clerk(session, application_id, staff)
     _check_version(version, app, session, task=False)
+    day = on or today()
+    promised = plan(app, day)  # the dates the family was shown, counted from the day of acceptance
     before = app_snapshot(app)
     app.status = _transition(app.status, "accept", app=True)
     app.accepted_at = now()
     app.return_reason = None
-    day = on or today()
     started: list[str] = []
     for task in sorted(app.tasks, key=lambda t: t.id):
-        task.deadline = add_working_days(day, time_limit(task.matter_code))
+        task.deadline = promised[task.matter_code].due
         if task.status == st.WAITING and not unmet_prerequisites(session, task):
             task.status = st.PENDING
             started.append(task.matter_code)
@@ -455,7 +441,7 @@ def _after_finish(session: Session, task: DepartmentTask, actor: Actor) -> None:
                 and not unmet_prerequisites(session, dep):
             before = task_snapshot(dep)
             dep.status = st.PENDING
-            dep.deadline = add_working_days(day, time_limit(dep.matter_code))
+            dep.deadline = due_on(day, time_limit(dep.matter_code))
             record(session, actor, "system:task:ready",
                    f"“{matter_name(task.matter_code)}”已办结，“{matter_name(dep.matter_code)}”现在开始办理",
                    application_id=dep.application_id, task_id=dep.id, public=True,
@@ -505,7 +491,7 @@ def resume_after_correction(session: Session, application: Application, actor: A
             continue
         before = task_snapshot(task)
         task.status = _transition(task.status, "resume")
-        task.deadline = add_working_days(day, time_limit(task.matter_code))
+        task.deadline = due_on(day, time_limit(task.matter_code))
         old = dict(task.result or {})
         task.result = {"corrected": old.get("correction_step")} if old.get("correction_step") else None
         task.message = None

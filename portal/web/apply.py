@@ -24,6 +24,7 @@ from auth.session import SessionUser
 from portal.config import Settings
 from portal.db import transaction
 from portal.domain.catalogue import default_catalogue
+from portal.domain.deadlines import promise_text
 from portal.domain.idcard import mask_id
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
@@ -37,6 +38,7 @@ from portal.domain.reference import (
 from portal.domain.validators import mask_account, mask_name, mask_phone
 from portal.models import Application
 from portal.services import applications as drafts
+from portal.services import deadlines
 from portal.services import receipts
 from portal.services import submission
 from portal.services.events import Actor, record
@@ -603,8 +605,9 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
             raise _not_found()
         answers = drafts.read_draft(svc.vault, app).answers
         by_id = {t.id: t for t in app.tasks}
+        promised = deadlines.promises(app)
         rows = []
-        for task in sorted(app.tasks, key=lambda t: (t.deadline or app.submitted_at.date(), t.id)):
+        for task in sorted(app.tasks, key=lambda t: (promised[t.matter_code].due or date.max, t.id)):
             matter = _matter_or_none(cat, task.matter_code)
             waits = [_matter_name(cat, by_id[d.depends_on_id].matter_code) for d in task.depends_on
                      if d.depends_on_id in by_id]
@@ -616,8 +619,7 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
                 "matter": matter.name if matter else task.matter_code,
                 "summary": matter.summary if matter else "",
                 "department": department,
-                "deadline": steps.fmt_date(task.deadline) + "前" if task.deadline else "",
-                "same_day": bool(matter) and matter.time_limit_days == 0,
+                "deadline": promise_text(promised[task.matter_code]),
                 "waits": waits,
                 "note": matter.note if matter else "",
                 "automatic": any(m.matter_code == task.matter_code and m.automatic for m in app.matters),
