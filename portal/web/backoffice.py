@@ -129,6 +129,7 @@ def _application_page(request: Request, staff: Staff, app_id: int, *, status_cod
                may_accept=staff.may_accept(app.county_code), **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
+    ctx.setdefault("error_form", "")
     return render(request, "backoffice/application.html", ctx, status_code=status_code)
 
 
@@ -139,7 +140,8 @@ def application_detail(request: Request, form: FormData | None, staff: Staff) ->
 
 
 def _app_action(request: Request, form: FormData | None, staff: Staff,
-                act: Callable[[Any, int, dict[str, str]], str]) -> Response:
+                act: Callable[[Any, int, dict[str, str]], str], form_name: str) -> Response:
+    """Run one action of the application page; `form_name` says which of its forms the errors belong to."""
     app_id = int(request.path_params["app_id"])
     values = _form(form)
     svc = services(request)
@@ -149,7 +151,8 @@ def _app_action(request: Request, form: FormData | None, staff: Staff,
     except wf.NotFound:
         raise HTTPException(status_code=404) from None
     except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                 error_form=form_name)
     except wf.Conflict as exc:
         return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
     except wf.WorkflowError as exc:
@@ -167,7 +170,7 @@ def accept_post(request: Request, form: FormData | None, staff: Staff) -> Respon
         started = sum(1 for t in app.tasks if t.status == st.PENDING)
         return f"已受理申请 {app.number}：{started} 个事项已推送到各部门，已短信告知家属。"
 
-    return _app_action(request, form, staff, act)
+    return _app_action(request, form, staff, act, "accept")
 
 
 @page
@@ -178,7 +181,7 @@ def return_post(request: Request, form: FormData | None, staff: Staff) -> Respon
                                     ip=_ip(request))
         return f"已将申请 {app.number} 退回家属修改，已短信告知家属。"
 
-    return _app_action(request, form, staff, act)
+    return _app_action(request, form, staff, act, "return")
 
 
 @page
@@ -189,7 +192,7 @@ def channel_post(request: Request, form: FormData | None, staff: Staff) -> Respo
                                 ip=_ip(request))
         return f"已登记申请 {app.number} 的办理渠道：{wf.CHANNELS[app.channel]}。"
 
-    return _app_action(request, form, staff, act)
+    return _app_action(request, form, staff, act, "channel")
 
 
 @page
@@ -205,7 +208,8 @@ def reveal_post(request: Request, form: FormData | None, staff: Staff) -> Respon
     except wf.NotFound:
         raise HTTPException(status_code=404) from None
     except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                 error_form="reveal")
     return _application_page(request, staff, app_id, revealed={field_name: value},
                              flash_now=f"已显示{wf.REVEALABLE[field_name]}，本次查看已记录。")
 
