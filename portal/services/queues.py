@@ -456,6 +456,33 @@ def task_views(session: Session, app: Application, on: date) -> list[TaskView]:
     return out
 
 
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """What someone asked the family to correct, in their words (shown on the correction page)."""
+
+    who: str     # 乡镇（街道）窗口, or the department
+    matter: str  # the matter that waits for it ("" for the window)
+    reason: str
+
+
+def correction_requests(app: Application, form_step: str) -> list[CorrectionRequest]:
+    """The reasons given for sending back what the form step `form_step` answers.
+
+    The window's reason (it returned the whole application) comes first, then each department
+    that returned a matter naming this step (or a code the step answers, st.corrected_steps).
+    """
+    out: list[CorrectionRequest] = []
+    if app.status == st.APP_RETURNED and app.return_reason:
+        out.append(CorrectionRequest("乡镇（街道）窗口", "", app.return_reason))
+    asked = st.corrected_steps(form_step)
+    for t in sorted(app.tasks, key=lambda t: t.id):
+        result = t.result or {}
+        if t.status == st.RETURNED and result.get("correction_step") in asked:
+            out.append(CorrectionRequest(department_name(t.department), matter_name(t.matter_code),
+                                         str(result.get("correction_reason") or t.message or "")))
+    return out
+
+
 def _timeline_item(e: Event) -> TimelineItem:
     return TimelineItem(_fmt_time(e.at), e.at.isoformat() if e.at else "", e.summary, e.actor_name or "", e.tag,
                         e.before, e.after)

@@ -38,7 +38,7 @@ from portal.domain.reference import (
 from portal.domain.validators import mask_account, mask_name, mask_phone
 from portal.models import Application
 from portal.services import applications as drafts
-from portal.services import deadlines
+from portal.services import deadlines, queues
 from portal.services import receipts
 from portal.services import submission
 from portal.services.events import Actor, record
@@ -160,7 +160,8 @@ def _options(step: steps.Step, answers: dict[str, Any]) -> dict[str, Any]:
 
 def _step_context(request: Request, step: steps.Step, answers: dict[str, Any], values: dict[str, Any],
                   errors: dict[str, str], facts: drafts.ApplicantFacts, *, mode: str = "draft",
-                  app_id: int | None = None, back_check: bool = False) -> dict[str, Any]:
+                  app_id: int | None = None, back_check: bool = False,
+                  requests: tuple[Any, ...] | list[Any] = ()) -> dict[str, Any]:
     merged = {**answers, **{k: v for k, v in values.items() if k in ("d_id", "death_date", "death_time")}}
     if mode == "fix":
         action = f"/apply/{app_id}/fix/{step.name}"
@@ -185,6 +186,7 @@ def _step_context(request: Request, step: steps.Step, answers: dict[str, Any], v
         "back_url": back_url,
         "mode": mode,
         "app_id": app_id,
+        "requests": requests,  # in a correction: what the window or the departments asked for
         "certificate_title": steps.certificate_title(answers),
         "new_format": steps.new_format_certificate(answers),
         "scenario_code": answers.get("scenario"),
@@ -653,10 +655,12 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
             raise _not_found()
         facts = _facts(session, request, user)
         answers = drafts.read_draft(svc.vault, app).answers
+        requests = queues.correction_requests(app, step.name)
         if form is None:
             values = _values_for(step, answers)
             return render(request, f"citizen/apply_{step.name}.html",
-                          _step_context(request, step, answers, values, {}, facts, mode="fix", app_id=app.id))
+                          _step_context(request, step, answers, values, {}, facts, mode="fix", app_id=app.id,
+                                        requests=requests))
         posted = steps.form_dict(form, step)
         ctx = steps.Ctx(answers=answers, applicant=_applicant(facts))
         values, errors = steps.validate(step, posted, ctx)
@@ -675,13 +679,15 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
                 )
         if errors:
             return render(request, f"citizen/apply_{step.name}.html",
-                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
+                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id,
+                                        requests=requests))
         try:
             submission.apply_correction(session, svc.vault, app, step, values, facts, _actor(request, user))
         except submission.CorrectionRefused as refused:
             errors = {refused.field if refused.field in step.fields else step.fields[0]: refused.message}
             return render(request, f"citizen/apply_{step.name}.html",
-                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
+                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id,
+                                        requests=requests))
         app_id = app.id
     return _prerendering_receipt(redirect(f"/my/{app_id}"), svc, app_id)
 
