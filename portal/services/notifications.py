@@ -7,6 +7,7 @@ and the administrator's outbox page (/admin/outbox) shows every message.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -45,10 +46,32 @@ def family_phone_enc(application: Application) -> str | None:
     return None
 
 
+# A run of two or more punctuation marks, as when a reason typed with a final "。" is put before
+# the template's own "。" or "，". Single marks (1,234.50 元) are never touched.
+_PUNCT_RUN = re.compile(r"[。．.！!？?，,；;、：:]\s*(?:[。．.！!？?，,；;、：:]\s*)+")
+_STRENGTH = ("？?", "！!", "。．.", "；;", "，,", "、", "：:")  # the strongest mark of a run is kept
+
+
+def _one_mark(match: re.Match[str]) -> str:
+    run = match.group(0)
+    for marks in _STRENGTH:
+        if any(m in run for m in marks):
+            return marks[0]
+    return run  # pragma: no cover - every mark is in _STRENGTH
+
+
+def tidy(body: str) -> str:
+    """One punctuation mark where words typed by staff meet the template's: "…户口簿。。请" -> "…户口簿。请"."""
+    return _PUNCT_RUN.sub(_one_mark, body.strip())
+
+
 def queue_sms(session: Session, application: Application, body: str) -> Notification:
-    """Put one text for the family into the outbox (same transaction as the change)."""
+    """Put one text for the family into the outbox (same transaction as the change).
+
+    Every text passes here, so this is where its punctuation is tidied.
+    """
     note = Notification(application_id=application.id, channel="sms", phone_enc=family_phone_enc(application),
-                        body=SIGN + body, status="queued")
+                        body=SIGN + tidy(body), status="queued")
     session.add(note)
     return note
 

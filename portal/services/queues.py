@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from portal.crypto import Vault
 from portal.domain import status as st
 from portal.domain.deadlines import Promise, promise_text
+from portal.domain.event_wording import EventFacts, staff_wording
 from portal.domain.idcard import mask_id
 from portal.domain.validators import mask_account, mask_phone
 from portal.models import Application, Deceased, DepartmentTask, Event, Party, StaffMember, TaskDependency
@@ -407,6 +408,8 @@ class TimelineItem:
     tag: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    label: str = ""   # staff timelines: what happened, in staff words
+    detail: str = ""
 
 
 @dataclass
@@ -488,13 +491,18 @@ def _timeline_item(e: Event) -> TimelineItem:
                         e.before, e.after)
 
 
-def _timeline(session: Session, application_id: int, *, public_only: bool) -> list[TimelineItem]:
-    query = select(Event).where(Event.application_id == application_id).order_by(Event.id.desc())
-    if public_only:
-        query = query.where(Event.public.is_(True))
-    return [TimelineItem(_fmt_time(e.at), e.at.isoformat() if e.at else "", e.summary, e.actor_name or "", e.tag,
-                         e.before, e.after)
-            for e in session.scalars(query.limit(200))]
+def staff_timeline(session: Session, app: Application) -> list[TimelineItem]:
+    """Every event of the application, newest first, labelled in staff words (event_wording)."""
+    matters = {t.id: t.matter_code for t in app.tasks}
+    query = select(Event).where(Event.application_id == app.id).order_by(Event.id.desc()).limit(200)
+    items = []
+    for e in session.scalars(query):
+        facts = EventFacts(e.summary, e.after or {}, matter_name(matters[e.task_id]) if e.task_id in matters else "",
+                           matter_name)
+        label, detail = staff_wording(e.tag, facts)
+        items.append(TimelineItem(_fmt_time(e.at), e.at.isoformat() if e.at else "", e.summary, e.actor_name or "",
+                                  e.tag, e.before, e.after, label=label, detail=detail))
+    return items
 
 
 def _stamp(last_event: int, task_versions: int, task_count: int, app_version: int) -> str:
@@ -561,6 +569,7 @@ class MaskedField:
     label: str
     masked: str
     revealed: str | None = None
+    revealable: bool = True  # False when there is nothing of its own to open (e.g. 同申请人)
 
 
 @dataclass
@@ -576,6 +585,9 @@ class StaffApplicationView:
     tag_kind: str
     channel: str
     entered_by: str
+
+
+SAME_AS_APPLICANT = "同申请人"
 
 
 def _mask(kind: str, value: str | None) -> str:
@@ -595,12 +607,20 @@ def staff_application(session: Session, app: Application, vault: Vault, *, on: d
     personal: list[MaskedField] = []
     if app.deceased is not None:
         personal.append(MaskedField("deceased_id", "逝者身份证号", _mask("id", vault.open(app.deceased.id_card_enc))))
+    applicant = parties.get("applicant")
     for role, who in (("applicant", "申请人"), ("recipient", "领取人")):
         party = parties.get(role)
         if party is None:
             continue
-        personal.append(MaskedField(f"{role}_id", f"{who}身份证号", _mask("id", vault.open(party.id_card_enc))))
-        personal.append(MaskedField(f"{role}_phone", f"{who}手机号", _mask("phone", vault.open(party.phone_enc))))
+        if role == "recipient" and applicant is not None and party.id_card_bidx == applicant.id_card_bidx:
+            # the applicant receives the money: same person, same numbers
+            personal.append(MaskedField("recipient_id", "领取人身份证号", SAME_AS_APPLICANT, revealable=False))
+            personal.append(MaskedField("recipient_phone", "领取人手机号", SAME_AS_APPLICANT, revealable=False))
+        else:
+            personal.append(MaskedField(f"{role}_id", f"{who}身份证号", _mask("id", vault.open(party.id_card_enc))))
+            if role == "applicant" or party.phone_enc:  # the form asks only the applicant for a phone
+                personal.append(MaskedField(f"{role}_phone", f"{who}手机号",
+                                            _mask("phone", vault.open(party.phone_enc))))
         if role == "recipient":
             personal.append(MaskedField("recipient_account", "领取人银行账号",
                                         _mask("account", vault.open(party.bank_account_enc))))
@@ -612,7 +632,7 @@ def staff_application(session: Session, app: Application, vault: Vault, *, on: d
         entered_by = session.scalar(select(StaffMember.name).where(StaffMember.id == app.entered_by_staff_id)) or ""
     return StaffApplicationView(
         application=app, deceased=app.deceased, applicant=parties.get("applicant"), recipient=parties.get("recipient"),
-        tasks=task_views(session, app, on), timeline=_timeline(session, app.id, public_only=False),
+        tasks=task_views(session, app, on), timeline=staff_timeline(session, app),
         personal=personal, status_label=st.APP_STAFF_LABELS.get(app.status, app.status),
         tag_kind=st.APP_TAG_KINDS.get(app.status, "pending"), channel=CHANNELS.get(app.channel, app.channel),
         entered_by=entered_by,
@@ -647,7 +667,7 @@ def staff_task(session: Session, task: DepartmentTask, *, on: date | None = None
     assignee = ""
     if task.assignee_id:
         assignee = session.scalar(select(StaffMember.name).where(StaffMember.id == task.assignee_id)) or ""
-    events = [e for e in _timeline(session, app.id, public_only=False)]
+    events = staff_timeline(session, app)
     late = st.is_overdue(task.status, task.deadline, on)
     return StaffTaskView(
         task=task, view=views[task.id], application=app, deceased=app.deceased,

@@ -125,7 +125,7 @@ def _application_page(request: Request, staff: Staff, app_id: int, *, status_cod
         view = queues.staff_application(session, app, svc.vault, revealed=revealed)
         allowed = set(wf.revealable(app, staff))
     ctx = _ctx(request, staff, v=view, app=view.application, channels=wf.CHANNELS,
-               reveal_options=[(p.key, p.label) for p in view.personal if p.key in allowed],
+               reveal_options=[(p.key, p.label) for p in view.personal if p.key in allowed and p.revealable],
                may_accept=staff.may_accept(app.county_code), **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
