@@ -198,8 +198,12 @@ def _get_app_for_clerk(session: Session, application_id: int, staff: StaffLike) 
     return app
 
 
-def _clean_text(raw: Any, *, limit: int = 300) -> str:
-    return " ".join(str(raw or "").split())[:limit]
+def _clean_text(raw: Any, *, limit: int = 300, field: str = "reason", label: str = "这段话") -> str:
+    """Spaces collapsed; longer than `limit` is refused in words (Invalid), never cut off silently."""
+    text = " ".join(str(raw or "").split())
+    if len(text) > limit:
+        raise Invalid({field: f"{label}最多可以写{limit}个字，现在有{len(text)}个字，请精简一些"})
+    return text
 
 
 # --- the window: 一窗受理 -------------------------------------------------------------------
@@ -234,7 +238,7 @@ def return_application(session: Session, application_id: int, version: int | str
                        reason: str, *, ip: str | None = None) -> Application:
     """Send a submitted application back to the family, saying what to add or change."""
     app = _get_app_for_clerk(session, application_id, staff)
-    reason = _clean_text(reason)
+    reason = _clean_text(reason, label="需要家属补充或修改的内容")
     if len(reason) < 2:
         raise Invalid({"reason": "请写明需要家属补充或修改什么，家属会在短信和“我的申请”里看到"})
     _check_version(version, app, session, task=False)
@@ -340,7 +344,7 @@ def complete_task(session: Session, task_id: int, version: int | str | None, sta
         raise WorkflowError(f"这个事项还不能办结：要先等“{names or '申请受理'}”办结（注2、注4）。")
     new_status = _transition(task.status, "complete")
     result, amount = parse_result(session, task, fields)
-    message = _clean_text(fields.get("message"), limit=200) or None
+    message = _clean_text(fields.get("message"), limit=200, field="message", label="给家属的说明") or None
     before = task_snapshot(task)
     task.status = new_status
     task.result = result or None
@@ -365,7 +369,7 @@ def complete_task(session: Session, task_id: int, version: int | str | None, sta
 def refuse_task(session: Session, task_id: int, version: int | str | None, staff: StaffLike, reason: str,
                 *, ip: str | None = None) -> DepartmentTask:
     task = _get_task(session, task_id, staff)
-    reason = _clean_text(reason, limit=200)
+    reason = _clean_text(reason, limit=200, label="不予办理的原因")
     if len(reason) < 2:
         raise Invalid({"reason": "请写明不予办理的原因，家属会看到这段话"})
     _check_version(version, task, session, task=True)
@@ -390,7 +394,7 @@ def return_task(session: Session, task_id: int, version: int | str | None, staff
                 step: str, *, ip: str | None = None) -> DepartmentTask:
     """Send one matter back for correction: the family fixes `step`, only this matter pauses."""
     task = _get_task(session, task_id, staff)
-    reason = _clean_text(reason, limit=200)
+    reason = _clean_text(reason, limit=200, label="需要补正的内容")
     errors = {}
     if step not in st.CORRECTION_STEPS:
         errors["step"] = "请选择家属需要修改的部分"
@@ -531,7 +535,7 @@ def reveal(session: Session, application_id: int, staff: StaffLike, field_name: 
         raise Invalid({"field": "请选择要显示的内容"})
     if not may_reveal(app, staff, field_name):
         raise NotFound()  # this department has no need for this number (auth.permissions.REVEAL_RULES)
-    reason = _clean_text(reason, limit=200)
+    reason = _clean_text(reason, limit=200, label="查看原因")
     if len(reason) < 2:
         raise Invalid({"reason": "请写明查看的原因（例如：核对银行账号）"})
     parties = {p.role: p for p in app.parties}
@@ -584,7 +588,7 @@ class StaffForm:
 def create_staff(session: Session, form: StaffForm, admin: StaffLike, *, ip: str | None = None) -> StaffMember:
     errors: dict[str, str] = {}
     sub = form.sub.strip()
-    name = _clean_text(form.name, limit=60)
+    name = _clean_text(form.name, limit=60, field="name", label="姓名")
     if not sub or len(sub) > 128 or any(ch.isspace() for ch in sub):
         errors["sub"] = "请填写政务服务网的用户标识（sub），不含空格"
     elif session.scalar(select(StaffMember.id).where(StaffMember.sub == sub)) is not None:
