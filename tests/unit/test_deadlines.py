@@ -45,3 +45,9 @@ def test_words() -> None:
     assert promise_text(Promise(MON)) == "2026年11月23日前"
     assert promise_text(Promise(MON, expected=True, same_day=True)) == "即办，预计2026年11月23日前"
     assert promise_text(Promise(None)) == ""
+
+
+def test_before_acceptance_a_dependent_matter_says_what_it_waits_for() -> None:
+    label = st.family_task_label(st.WAITING, app_status=st.APP_SUBMITTED, waiting_on=["医疗保险个人账户清算"])
+    assert (label.text, label.detail) == ("未开始", "窗口受理、医疗保险个人账户清算办结后开始办理")
+    assert st.family_task_label(st.WAITING, app_status=st.APP_SUBMITTED).detail == "窗口受理后开始办理"
