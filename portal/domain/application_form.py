@@ -478,10 +478,16 @@ def check_recipient(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:
                 values["r_account_confirm"] = "yes"
             else:
                 errors["r_account_confirm"] = (
-                    "这个卡号没有通过常用的卡号校验，可能输错了一位。请对照银行卡或存折再看一遍；"
-                    "如果确认无误，请勾选“我已核对，卡号无误”"
+                    "这个卡号和常用的卡号规则对不上。不少银行卡、存折本来就是这样，不一定是填错了；"
+                    "为了不错打一位数，请对照银行卡或存折再看一遍，确认无误后勾选“我已核对，卡号无误”"
                 )
     return values, errors
+
+
+#: "errors" that are really requests to confirm something unusual but valid (DOMAIN §2.4: a card
+#: failing the Luhn check is confirmed, never rejected). The step still waits for the confirmation,
+#: but pages show these as a warning, not as a mistake.
+CONFIRMATIONS: frozenset[str] = frozenset({"r_account_confirm"})
 
 
 def check_check(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:

@@ -151,7 +151,8 @@ def family_task_label(status: str, *, app_status: str, waiting_on: list[str] | t
     """The tag a family sees for one matter, in words (never colour alone)."""
     if status == WAITING:
         if app_status in (APP_SUBMITTED, APP_RETURNED, APP_DRAFT):
-            return TaskLabel("未开始", "pending", "窗口受理后开始办理")
+            after = f"窗口受理、{'、'.join(waiting_on)}办结后" if waiting_on else "窗口受理后"
+            return TaskLabel("未开始", "pending", f"{after}开始办理")
         names = "、".join(waiting_on) or "前面的事项"
         return TaskLabel(f"暂不能开始（等待：{names}）", "waiting", f"{names}办结后自动开始")
     label = TaskLabel(FAMILY_LABELS[status], TAG_KINDS[status])

@@ -19,7 +19,7 @@ from portal.db import make_engine, make_sessionmaker, transaction
 from portal.domain.catalogue import default_catalogue
 from portal.domain.idcard import age_at
 from portal.domain.reference import CERT_NEW_FORMAT_FROM
-from portal.domain.workdays import add_working_days
+from portal.domain.deadlines import due_on, schedule
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -131,13 +131,14 @@ def build_submitted(session: Session, vault: Vault, account: CitizenAccount, spe
     chosen = cat.tasks_for(matters, pension_type=spec.pension_type, scenario=spec.scenario,
                            veteran=spec.veteran, disability=spec.disability, assistance=False)
     deps = cat.dependencies_among(chosen)
+    due = schedule({m.code: m.time_limit_days for m in chosen}, deps, submitted.date())
     by_code: dict[str, DepartmentTask] = {}
     for matter in chosen:
         session.add(ApplicationMatter(application_id=app.id, matter_code=matter.code,
                                       automatic=matter.code not in matters))
         task = DepartmentTask(application_id=app.id, matter_code=matter.code, department=matter.department,
                               county_code=spec.county, status="waiting",
-                              deadline=add_working_days(submitted.date(), matter.time_limit_days))
+                              deadline=due[matter.code])
         session.add(task)
         by_code[matter.code] = task
     session.flush()
@@ -254,8 +255,8 @@ def _seed_applications(session: Session, vault: Vault, issuer: str) -> int:
     # exactly one overdue task: 公积金 ran past its deadline; the others are still within theirs
     for task in t.values():
         if task.status in ("pending", "in_progress", "waiting"):
-            task.deadline = add_working_days(today, wf.time_limit(task.matter_code))
-    t["provident"].deadline = add_working_days(today - timedelta(days=14), 5)
+            task.deadline = due_on(today, wf.time_limit(task.matter_code))
+    t["provident"].deadline = due_on(today - timedelta(days=14), 5)
     created += 1
 
     # 2. 陈建国: his mother's application, just submitted (the window's queue).

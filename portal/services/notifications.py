@@ -8,6 +8,7 @@ more than SMS_PER_NUMBER_PER_HOUR to one number; failures are retried by the job
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -36,14 +37,34 @@ def family_phone_enc(application: Application) -> str | None:
     return None
 
 
+# A run of two or more punctuation marks, as when a reason typed with a final "。" is put before
+# the template's own "。" or "，". Single marks (1,234.50 元) are never touched.
+_PUNCT_RUN = re.compile(r"[。．.！!？?，,；;、：:]\s*(?:[。．.！!？?，,；;、：:]\s*)+")
+_STRENGTH = ("？?", "！!", "。．.", "；;", "，,", "、", "：:")  # the strongest mark of a run is kept
+
+
+def _one_mark(match: re.Match[str]) -> str:
+    run = match.group(0)
+    for marks in _STRENGTH:
+        if any(m in run for m in marks):
+            return marks[0]
+    return run  # pragma: no cover - every mark is in _STRENGTH
+
+
+def tidy(body: str) -> str:
+    """One punctuation mark where words typed by staff meet the template's: "…户口簿。。请" -> "…户口簿。请"."""
+    return _PUNCT_RUN.sub(_one_mark, body.strip())
+
+
 def queue_sms(session: Session, application: Application, body: str, *, phone_enc: str | None = None) -> Notification:
     """Put one text for the family into the outbox, and its delivery job (same transaction).
 
     The text goes to the applicant (else the recipient); `phone_enc` overrides that, e.g. for a
-    draft, which has no parties yet (the account's own phone).
+    draft, which has no parties yet (the account's own phone). Every text passes here, so this
+    is where its punctuation is tidied.
     """
     note = Notification(application_id=application.id, channel="sms",
-                        phone_enc=phone_enc or family_phone_enc(application), body=SIGN + body, status="queued")
+                        phone_enc=phone_enc or family_phone_enc(application), body=SIGN + tidy(body), status="queued")
     session.add(note)
     already = any(isinstance(o, Job) and o.kind == FLUSH_KIND and o.payload.get("application_id") == application.id
                   for o in session.new)

@@ -157,17 +157,35 @@ class MaskedField:
     masked: str
     revealed: str | None = None
     note: str = ""
+    revealable: bool = True  # False when there is nothing of its own to open (e.g. 同申请人)
+
+
+SAME_AS_APPLICANT = "同申请人"
+
+
+def recipient_is_applicant(app: Application) -> bool:
+    """The applicant receives the money: same person, same numbers (compared by blind index)."""
+    parties = {p.role: p for p in app.parties}
+    applicant, recipient = parties.get("applicant"), parties.get("recipient")
+    return (applicant is not None and recipient is not None and bool(recipient.id_card_bidx)
+            and recipient.id_card_bidx == applicant.id_card_bidx)
 
 
 def masked_fields(app: Application, vault: Vault, revealed: dict[str, str] | None = None,
                   keys: Iterable[str] | None = None) -> list[MaskedField]:
     """Every personal number of the application, masked; those in `revealed` also in full."""
     wanted = set(keys) if keys is not None else None
+    same_person = recipient_is_applicant(app)
     out = []
     for field in present(app):
         if wanted is not None and field.key not in wanted:
             continue
+        if same_person and field.key in ("recipient_id", "recipient_phone"):
+            out.append(MaskedField(field.key, field.label, SAME_AS_APPLICANT, revealable=False))
+            continue
         value = opened(app, vault, field.key)
+        if field.key == "recipient_phone" and not value:
+            continue  # the form asks only the applicant for a phone
         note = "（与逝者身份证号相同）" if field.key == "deceased_certificate" and same_as_deceased_id(app) else ""
         out.append(MaskedField(field.key, field.label, mask(field.kind, value) or "未填写",
                                (revealed or {}).get(field.key), note))

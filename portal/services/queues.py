@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.crypto import Vault
 from portal.domain import status as st
+from portal.domain.deadlines import Promise, promise_text
+from portal.domain.event_wording import EventFacts, staff_wording
 from portal.models import Application, Deceased, DepartmentTask, Event, Party, StaffMember, TaskDependency
 from portal.services import pii
+from portal.services.deadlines import promises
 from portal.services.workflow import (
     CHANNELS,
     CHINA,
@@ -387,6 +390,12 @@ class TaskView:
     correction_label: str
     waiting_on: list[str]
     finished_on: date | None
+    promise: Promise = field(default_factory=lambda: Promise(None))
+
+    @property
+    def promise_text(self) -> str:
+        """The promised date in words, the same as on the confirmation page and the receipt."""
+        return promise_text(self.promise)
 
 
 @dataclass
@@ -398,6 +407,8 @@ class TimelineItem:
     tag: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    label: str = ""   # staff timelines: what happened, in staff words
+    detail: str = ""
 
 
 @dataclass
@@ -424,6 +435,7 @@ class ProgressView:
 def task_views(session: Session, app: Application, on: date) -> list[TaskView]:
     tasks = sorted(app.tasks, key=lambda t: t.id)
     waiting = _waiting_on(session, [t.id for t in tasks if t.status == st.WAITING])
+    promised = promises(app, on=on)
     out = []
     for t in tasks:
         result = t.result or {}
@@ -441,7 +453,35 @@ def task_views(session: Session, app: Application, on: date) -> list[TaskView]:
             message=t.message or "", result_text=st.result_summary(t.matter_code, t.result, t.amount),
             correction_step=step, correction_label=st.CORRECTION_STEPS.get(step or "", ""),
             waiting_on=waiting.get(t.id, []), finished_on=finished_on,
+            promise=promised.get(t.matter_code, Promise(None)),
         ))
+    return out
+
+
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """What someone asked the family to correct, in their words (shown on the correction page)."""
+
+    who: str     # 乡镇（街道）窗口, or the department
+    matter: str  # the matter that waits for it ("" for the window)
+    reason: str
+
+
+def correction_requests(app: Application, form_step: str) -> list[CorrectionRequest]:
+    """The reasons given for sending back what the form step `form_step` answers.
+
+    The window's reason (it returned the whole application) comes first, then each department
+    that returned a matter naming this step (or a code the step answers, st.corrected_steps).
+    """
+    out: list[CorrectionRequest] = []
+    if app.status == st.APP_RETURNED and app.return_reason:
+        out.append(CorrectionRequest("乡镇（街道）窗口", "", app.return_reason))
+    asked = st.corrected_steps(form_step)
+    for t in sorted(app.tasks, key=lambda t: t.id):
+        result = t.result or {}
+        if t.status == st.RETURNED and result.get("correction_step") in asked:
+            out.append(CorrectionRequest(department_name(t.department), matter_name(t.matter_code),
+                                         str(result.get("correction_reason") or t.message or "")))
     return out
 
 
@@ -450,13 +490,18 @@ def _timeline_item(e: Event) -> TimelineItem:
                         e.before, e.after)
 
 
-def _timeline(session: Session, application_id: int, *, public_only: bool) -> list[TimelineItem]:
-    query = select(Event).where(Event.application_id == application_id).order_by(Event.id.desc())
-    if public_only:
-        query = query.where(Event.public.is_(True))
-    return [TimelineItem(_fmt_time(e.at), e.at.isoformat() if e.at else "", e.summary, e.actor_name or "", e.tag,
-                         e.before, e.after)
-            for e in session.scalars(query.limit(200))]
+def staff_timeline(session: Session, app: Application) -> list[TimelineItem]:
+    """Every event of the application, newest first, labelled in staff words (event_wording)."""
+    matters = {t.id: t.matter_code for t in app.tasks}
+    query = select(Event).where(Event.application_id == app.id).order_by(Event.id.desc()).limit(200)
+    items = []
+    for e in session.scalars(query):
+        facts = EventFacts(e.summary, e.after or {}, matter_name(matters[e.task_id]) if e.task_id in matters else "",
+                           matter_name)
+        label, detail = staff_wording(e.tag, facts)
+        items.append(TimelineItem(_fmt_time(e.at), e.at.isoformat() if e.at else "", e.summary, e.actor_name or "",
+                                  e.tag, e.before, e.after, label=label, detail=detail))
+    return items
 
 
 def _stamp(last_event: int, task_versions: int, task_count: int, app_version: int) -> str:
@@ -488,7 +533,8 @@ def citizen_application(session: Session, application_id: int, account_id: int) 
     """The application if it belongs to this family member (None otherwise: shown as 404)."""
     return session.scalar(
         select(Application).where(Application.id == application_id, Application.account_id == account_id)
-        .options(selectinload(Application.tasks), joinedload(Application.deceased))
+        .options(selectinload(Application.tasks).selectinload(DepartmentTask.depends_on),
+                 joinedload(Application.deceased))
     )
 
 
@@ -534,6 +580,9 @@ class StaffApplicationView:
     entered_by: str
 
 
+SAME_AS_APPLICANT = "同申请人"
+
+
 def _mask(kind: str, value: str | None) -> str:
     """A number masked through the one place that knows how (portal.services.pii)."""
     kinds = {"id": pii.Kind.ID_CARD, "phone": pii.Kind.PHONE, "account": pii.Kind.BANK_ACCOUNT}
@@ -550,7 +599,7 @@ def staff_application(session: Session, app: Application, vault: Vault, *, on: d
         entered_by = session.scalar(select(StaffMember.name).where(StaffMember.id == app.entered_by_staff_id)) or ""
     return StaffApplicationView(
         application=app, deceased=app.deceased, applicant=parties.get("applicant"), recipient=parties.get("recipient"),
-        tasks=task_views(session, app, on), timeline=_timeline(session, app.id, public_only=False),
+        tasks=task_views(session, app, on), timeline=staff_timeline(session, app),
         personal=personal, status_label=st.APP_STAFF_LABELS.get(app.status, app.status),
         tag_kind=st.APP_TAG_KINDS.get(app.status, "pending"), channel=CHANNELS.get(app.channel, app.channel),
         entered_by=entered_by,
@@ -585,7 +634,7 @@ def staff_task(session: Session, task: DepartmentTask, *, on: date | None = None
     assignee = ""
     if task.assignee_id:
         assignee = session.scalar(select(StaffMember.name).where(StaffMember.id == task.assignee_id)) or ""
-    events = [e for e in _timeline(session, app.id, public_only=False)]
+    events = staff_timeline(session, app)
     late = st.is_overdue(task.status, task.deadline, on)
     return StaffTaskView(
         task=task, view=views[task.id], application=app, deceased=app.deceased,

@@ -48,6 +48,7 @@ from portal.crypto import Vault
 from portal.db import transaction
 from portal.domain import application_form
 from portal.domain.catalogue import default_catalogue
+from portal.domain.deadlines import promise_text
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
     ASHES_CATEGORIES,
@@ -57,8 +58,9 @@ from portal.domain.reference import (
     label_for,
 )
 from portal.domain.validators import mask_name
-from portal.models import Application, DepartmentTask, Receipt, utcnow
+from portal.models import Application, Receipt, utcnow
 from portal.services import pii
+from portal.services.deadlines import promises
 
 TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("portal.receipts")
@@ -201,14 +203,6 @@ def verify_url(settings: Any, token: str) -> str:
 # --- the view-model -----------------------------------------------------------------
 
 
-def _deadline_text(task: DepartmentTask | None, days: int) -> str:
-    if task is not None and task.deadline is not None:
-        return fmt_date(task.deadline)
-    if days == 0:
-        return "即办"
-    return f"受理后{days}个工作日内"
-
-
 def receipt_view(session: Session, vault: Vault, application: Application, settings: Any,
                  *, token: str | None = None) -> ReceiptView:
     """Build the printable view of a submitted application (raises ValueError for drafts)."""
@@ -222,6 +216,7 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
     applicant = parties.get("applicant")
     recipient_row = parties.get("recipient")
     tasks = {t.matter_code: t for t in application.tasks}
+    promised = promises(application)  # the dates of the confirmation and progress pages
 
     try:
         county = cat.county(application.county_code or d.hukou_county).name
@@ -256,7 +251,9 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
             department = cat.department(dept_code).name
         except KeyError:
             department = dept_code
-        lines.append(MatterLine(name=name, department=department, deadline=_deadline_text(task, days),
+        promise = promised.get(code)
+        deadline = promise_text(promise) if promise else ("即办" if days == 0 else f"受理后{days}个工作日内")
+        lines.append(MatterLine(name=name, department=department, deadline=deadline,
                                 automatic=is_auto(code)))
 
     codes = set(matter_codes)

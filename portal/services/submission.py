@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from portal.crypto import Vault
 from portal.domain.catalogue import Catalogue, default_catalogue
 from portal.domain.idcard import age_at, parse_id
-from portal.domain.workdays import add_working_days
+from portal.domain.deadlines import schedule
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -171,6 +171,9 @@ def _create_tasks(session: Session, app: Application, answers: dict[str, Any], s
         assistance="assistance" in flags,
     )
     county = answers["d_hukou"].split(":", 1)[0]
+    dependencies = catalogue.dependencies_among(matters)
+    # provisional: the window's acceptance counts them again from its day (workflow.accept)
+    due = schedule({m.code: m.time_limit_days for m in matters}, dependencies, submitted_on)
     by_code: dict[str, DepartmentTask] = {}
     for matter in matters:
         session.add(ApplicationMatter(application_id=app.id, matter_code=matter.code,
@@ -181,12 +184,12 @@ def _create_tasks(session: Session, app: Application, answers: dict[str, Any], s
             department=matter.department,
             county_code=county,
             status="waiting",
-            deadline=add_working_days(submitted_on, matter.time_limit_days),
+            deadline=due[matter.code],
         )
         session.add(task)
         by_code[matter.code] = task
     session.flush()
-    for code, needs in catalogue.dependencies_among(matters).items():
+    for code, needs in dependencies.items():
         for dep in needs:
             session.add(TaskDependency(task_id=by_code[code].id, depends_on_id=by_code[dep].id))
     return list(by_code.values())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,24 +24,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.crypto import Vault
 from portal.domain import status as st
 from portal.domain.catalogue import Catalogue, default_catalogue
-from portal.domain.workdays import add_working_days
+from portal.domain.deadlines import due_on
 from portal.models import Application, DepartmentTask, Event, Party, StaffMember, TaskDependency
 from portal.services import notifications as sms
-from portal.services import staff as staff_accounts
 from portal.services import pii
+from portal.services import staff as staff_accounts
+from portal.services.deadlines import CHINA, plan, time_limit, today
 from portal.services.events import Actor, record
 
 if TYPE_CHECKING:  # pragma: no cover
     from portal.services.receipts import PdfJob
-
-CHINA = timezone(timedelta(hours=8))
-DEFAULT_LIMIT_DAYS = 5  # a matter no longer in the catalogue still gets a deadline
-
-
-def today() -> date:
-    """Today's date in China (deadlines are promised in local working days)."""
-    return datetime.now(CHINA).date()
-
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -110,13 +102,6 @@ def department_name(code: str | None) -> str:
         return catalogue().department(code).name
     except KeyError:
         return code
-
-
-def time_limit(code: str) -> int:
-    try:
-        return catalogue().matter(code).time_limit_days
-    except KeyError:
-        return DEFAULT_LIMIT_DAYS
 
 
 def staff_actor(staff: StaffLike, ip: str | None = None) -> Actor:
@@ -216,8 +201,12 @@ def _get_app_for_clerk(session: Session, application_id: int, staff: StaffLike) 
     return app
 
 
-def _clean_text(raw: Any, *, limit: int = 300) -> str:
-    return " ".join(str(raw or "").split())[:limit]
+def _clean_text(raw: Any, *, limit: int = 300, field: str = "reason", label: str = "这段话") -> str:
+    """Spaces collapsed; longer than `limit` is refused in words (Invalid), never cut off silently."""
+    text = " ".join(str(raw or "").split())
+    if len(text) > limit:
+        raise Invalid({field: f"{label}最多可以写{limit}个字，现在有{len(text)}个字，请精简一些"})
+    return text
 
 
 # --- the window: 一窗受理 -------------------------------------------------------------------
@@ -227,17 +216,18 @@ def accept(session: Session, application_id: int, version: int | str | None, sta
     """Accept a submitted application: its startable tasks begin, with deadlines from today."""
     app = _get_app_for_clerk(session, application_id, staff)
     _check_version(version, app, session, task=False)
+    day = on or today()
+    promised = plan(app, day)  # the dates the family was shown, counted from the day of acceptance
     before = app_snapshot(app)
     app.status = _transition(app.status, "accept", app=True)
     app.accepted_at = now()
     app.return_reason = None
-    day = on or today()
     started: list[str] = []
     # No autoflush while the prerequisites are read: the changes above must reach the database
     # in `_flush`, where a concurrent acceptance is reported as a Conflict, not mid-loop.
     with session.no_autoflush:
         for task in sorted(app.tasks, key=lambda t: t.id):
-            task.deadline = add_working_days(day, time_limit(task.matter_code))
+            task.deadline = promised[task.matter_code].due
             if task.status == st.WAITING and not unmet_prerequisites(session, task):
                 task.status = st.PENDING
                 started.append(task.matter_code)
@@ -254,7 +244,7 @@ def return_application(session: Session, application_id: int, version: int | str
                        reason: str, *, ip: str | None = None) -> Application:
     """Send a submitted application back to the family, saying what to add or change."""
     app = _get_app_for_clerk(session, application_id, staff)
-    reason = _clean_text(reason)
+    reason = _clean_text(reason, label="需要家属补充或修改的内容")
     if len(reason) < 2:
         raise Invalid({"reason": "请写明需要家属补充或修改什么，家属会在短信和“我的申请”里看到"})
     _check_version(version, app, session, task=False)
@@ -360,7 +350,7 @@ def complete_task(session: Session, task_id: int, version: int | str | None, sta
         raise WorkflowError(f"这个事项还不能办结：要先等“{names or '申请受理'}”办结（注2、注4）。")
     new_status = _transition(task.status, "complete")
     result, amount = parse_result(session, task, fields)
-    message = _clean_text(fields.get("message"), limit=200) or None
+    message = _clean_text(fields.get("message"), limit=200, field="message", label="给家属的说明") or None
     before = task_snapshot(task)
     task.status = new_status
     task.result = result or None
@@ -385,7 +375,7 @@ def complete_task(session: Session, task_id: int, version: int | str | None, sta
 def refuse_task(session: Session, task_id: int, version: int | str | None, staff: StaffLike, reason: str,
                 *, ip: str | None = None) -> DepartmentTask:
     task = _get_task(session, task_id, staff)
-    reason = _clean_text(reason, limit=200)
+    reason = _clean_text(reason, limit=200, label="不予办理的原因")
     if len(reason) < 2:
         raise Invalid({"reason": "请写明不予办理的原因，家属会看到这段话"})
     _check_version(version, task, session, task=True)
@@ -410,7 +400,7 @@ def return_task(session: Session, task_id: int, version: int | str | None, staff
                 step: str, *, ip: str | None = None) -> DepartmentTask:
     """Send one matter back for correction: the family fixes `step`, only this matter pauses."""
     task = _get_task(session, task_id, staff)
-    reason = _clean_text(reason, limit=200)
+    reason = _clean_text(reason, limit=200, label="需要补正的内容")
     errors = {}
     if step not in st.CORRECTION_STEPS:
         errors["step"] = "请选择家属需要修改的部分"
@@ -461,7 +451,7 @@ def _after_finish(session: Session, task: DepartmentTask, actor: Actor) -> None:
                 and not unmet_prerequisites(session, dep):
             before = task_snapshot(dep)
             dep.status = st.PENDING
-            dep.deadline = add_working_days(day, time_limit(dep.matter_code))
+            dep.deadline = due_on(day, time_limit(dep.matter_code))
             record(session, actor, "system:task:ready",
                    f"“{matter_name(task.matter_code)}”已办结，“{matter_name(dep.matter_code)}”现在开始办理",
                    application_id=dep.application_id, task_id=dep.id, public=True,
@@ -511,7 +501,7 @@ def resume_after_correction(session: Session, application: Application, actor: A
             continue
         before = task_snapshot(task)
         task.status = _transition(task.status, "resume")
-        task.deadline = add_working_days(day, time_limit(task.matter_code))
+        task.deadline = due_on(day, time_limit(task.matter_code))
         old = dict(task.result or {})
         task.result = {"corrected": old.get("correction_step")} if old.get("correction_step") else None
         task.message = None
@@ -559,7 +549,9 @@ def reveal(session: Session, application_id: int, staff: StaffLike, field_name: 
         raise Invalid({"field": "请选择要显示的内容"})
     if not may_reveal(app, staff, field_name):
         raise NotFound()  # this department has no need for this number (auth.permissions.OFFICER_REVEAL_*)
-    reason = _reason(reason, message="请写明查看的原因（例如：核对银行账号）")
+    reason = _clean_text(reason, limit=200, label="查看原因")
+    if len(reason) < 2:
+        raise Invalid({"reason": "请写明查看的原因（例如：核对银行账号）"})
     value = pii.opened(app, vault, field_name)
     record(session, staff_actor(staff, ip), "staff:pii:reveal",
            f"查看了{REVEALABLE[field_name]}，原因：{reason}", application_id=app.id,
@@ -630,7 +622,7 @@ def create_staff(session: Session, form: StaffForm, admin: StaffLike, *, ip: str
         raise ValueError("a staff membership needs the issuer it is for")
     errors: dict[str, str] = {}
     sub = form.sub.strip()
-    name = _clean_text(form.name, limit=60)
+    name = _clean_text(form.name, limit=60, field="name", label="姓名")
     if not sub or len(sub) > 128 or any(ch.isspace() for ch in sub):
         errors["sub"] = "请填写政务服务网的用户标识（sub），不含空格"
     elif session.scalar(select(StaffMember.id).where(StaffMember.issuer == form.issuer,

@@ -24,6 +24,7 @@ from auth.session import SessionUser, current_user
 from portal.config import Settings
 from portal.db import is_conflict, transaction
 from portal.domain.catalogue import default_catalogue
+from portal.domain.deadlines import promise_text
 from portal.domain.idcard import mask_id, parse_id
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
@@ -37,6 +38,7 @@ from portal.domain.reference import (
 from portal.domain.validators import FieldError, mask_account, mask_name, mask_phone
 from portal.models import Application
 from portal.services import applications as drafts
+from portal.services import deadlines, queues
 from portal.services import submission
 from portal.services.events import Actor, record
 from portal.domain import application_form as steps
@@ -159,7 +161,8 @@ def _options(step: steps.Step, answers: dict[str, Any]) -> dict[str, Any]:
 
 def _step_context(request: Request, step: steps.Step, answers: dict[str, Any], values: dict[str, Any],
                   errors: dict[str, str], facts: drafts.ApplicantFacts, *, mode: str = "draft",
-                  app_id: int | None = None, back_check: bool = False) -> dict[str, Any]:
+                  app_id: int | None = None, back_check: bool = False,
+                  requests: tuple[Any, ...] | list[Any] = ()) -> dict[str, Any]:
     merged = {**answers, **{k: v for k, v in values.items() if k in ("d_id", "death_date", "death_time")}}
     if mode == "fix":
         action = f"/apply/{app_id}/fix/{step.name}"
@@ -173,7 +176,8 @@ def _step_context(request: Request, step: steps.Step, answers: dict[str, Any], v
         "step": step,
         "answers": answers,
         "values": values,
-        "errors": errors,
+        "errors": {k: v for k, v in errors.items() if k not in steps.CONFIRMATIONS},
+        "warnings": {k: v for k, v in errors.items() if k in steps.CONFIRMATIONS},
         "derived": steps.derived_facts(merged),
         "applicant": facts,
         "applicant_id_masked": _masked(facts.id_card, mask_id) or "",
@@ -184,6 +188,7 @@ def _step_context(request: Request, step: steps.Step, answers: dict[str, Any], v
         "back_url": back_url,
         "mode": mode,
         "app_id": app_id,
+        "requests": requests,  # in a correction: what the window or the departments asked for
         "certificate_title": steps.certificate_title(answers),
         "new_format": steps.new_format_certificate(answers),
         "scenario_code": answers.get("scenario"),
@@ -653,8 +658,9 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
             raise _not_found()
         answers = drafts.read_draft(svc.vault, app).answers
         by_id = {t.id: t for t in app.tasks}
+        promised = deadlines.promises(app)
         rows = []
-        for task in sorted(app.tasks, key=lambda t: (t.deadline or app.submitted_at.date(), t.id)):
+        for task in sorted(app.tasks, key=lambda t: (promised[t.matter_code].due or date.max, t.id)):
             matter = _matter_or_none(cat, task.matter_code)
             waits = [_matter_name(cat, by_id[d.depends_on_id].matter_code) for d in task.depends_on
                      if d.depends_on_id in by_id]
@@ -666,8 +672,7 @@ def done_page(request: Request, form: FormData | None, user: SessionUser) -> Res
                 "matter": matter.name if matter else task.matter_code,
                 "summary": matter.summary if matter else "",
                 "department": department,
-                "deadline": steps.fmt_date(task.deadline) + "前" if task.deadline else "",
-                "same_day": bool(matter) and matter.time_limit_days == 0,
+                "deadline": promise_text(promised[task.matter_code]),
                 "waits": waits,
                 "note": matter.note if matter else "",
                 "automatic": any(m.matter_code == task.matter_code and m.automatic for m in app.matters),
@@ -717,10 +722,12 @@ def _fix_page(request: Request, form: FormData | None, user: SessionUser) -> Res
             raise _not_found()
         facts = _facts(session, request, user)
         answers = drafts.read_draft(svc.vault, app).answers
+        requests = queues.correction_requests(app, step.name)
         if form is None:
             values = _values_for(step, answers)
             return render(request, f"citizen/apply_{step.name}.html",
-                          _step_context(request, step, answers, values, {}, facts, mode="fix", app_id=app.id))
+                          _step_context(request, step, answers, values, {}, facts, mode="fix", app_id=app.id,
+                                        requests=requests))
         posted = steps.form_dict(form, step)
         ctx = steps.Ctx(answers=answers, applicant=_applicant(facts))
         values, errors = steps.validate(step, posted, ctx)
@@ -739,13 +746,15 @@ def _fix_page(request: Request, form: FormData | None, user: SessionUser) -> Res
                 )
         if errors:
             return render(request, f"citizen/apply_{step.name}.html",
-                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
+                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id,
+                                        requests=requests))
         try:
             submission.apply_correction(session, svc.vault, app, step, values, facts, _actor(request, user))
         except submission.CorrectionRefused as refused:
             errors = {refused.field if refused.field in step.fields else step.fields[0]: refused.message}
             return render(request, f"citizen/apply_{step.name}.html",
-                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id))
+                          _step_context(request, step, answers, posted, errors, facts, mode="fix", app_id=app.id,
+                                        requests=requests))
         app_id = app.id
     return redirect(f"/my/{app_id}")
 

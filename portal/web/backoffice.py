@@ -131,10 +131,11 @@ def _application_page(request: Request, staff: Staff, app_id: int, *, status_cod
         view = queues.staff_application(session, app, svc.vault, revealed=revealed)
         allowed = set(wf.revealable(app, staff))
     ctx = _ctx(request, staff, v=view, app=view.application, channels=wf.CHANNELS,
-               reveal_options=[(p.key, p.label) for p in view.personal if p.key in allowed],
+               reveal_options=[(p.key, p.label) for p in view.personal if p.key in allowed and p.revealable],
                may_accept=staff.may_accept(app.county_code), **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
+    ctx.setdefault("error_form", "")
     return render(request, "backoffice/application.html", ctx, status_code=status_code)
 
 
@@ -145,7 +146,8 @@ def application_detail(request: Request, form: FormData | None, staff: Staff) ->
 
 
 def _app_action(request: Request, form: FormData | None, staff: Staff,
-                act: Callable[[Any, int, dict[str, str]], str]) -> Response:
+                act: Callable[[Any, int, dict[str, str]], str], form_name: str) -> Response:
+    """Run one action of the application page; `form_name` says which of its forms the errors belong to."""
     app_id = int(request.path_params["app_id"])
     values = _form(form)
     svc = services(request)
@@ -155,7 +157,8 @@ def _app_action(request: Request, form: FormData | None, staff: Staff,
     except wf.NotFound:
         raise HTTPException(status_code=404) from None
     except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                 error_form=form_name)
     except wf.Conflict as exc:
         return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
     except wf.WorkflowError as exc:
@@ -172,7 +175,7 @@ def accept_post(request: Request, form: FormData | None, staff: Staff) -> Respon
         started = sum(1 for t in app.tasks if t.status == st.PENDING)
         return f"已受理申请 {app.number}：{started} 个事项已推送到各部门，已短信告知家属。"
 
-    return _app_action(request, form, staff, act)
+    return _app_action(request, form, staff, act, "accept")
 
 
 @page
@@ -183,7 +186,7 @@ def return_post(request: Request, form: FormData | None, staff: Staff) -> Respon
                                     ip=_ip(request))
         return f"已将申请 {app.number} 退回家属修改，已短信告知家属。"
 
-    return _app_action(request, form, staff, act)
+    return _app_action(request, form, staff, act, "return")
 
 
 @page
@@ -194,7 +197,7 @@ def channel_post(request: Request, form: FormData | None, staff: Staff) -> Respo
                                 ip=_ip(request))
         return f"已登记申请 {app.number} 的办理渠道：{wf.CHANNELS[app.channel]}。"
 
-    return _app_action(request, form, staff, act)
+    return _app_action(request, form, staff, act, "channel")
 
 
 @page
@@ -210,7 +213,8 @@ def reveal_post(request: Request, form: FormData | None, staff: Staff) -> Respon
     except wf.NotFound:
         raise HTTPException(status_code=404) from None
     except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                 error_form="reveal")
     return _application_page(request, staff, app_id, revealed={field_name: value},
                              flash_now=f"已显示{wf.REVEALABLE[field_name]}，本次查看已记录。")
 

@@ -84,7 +84,8 @@ def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Respon
     except wf.NotFound:
         raise HTTPException(status_code=404) from None
     except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values)
+        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                 error_form="archive")
     pdf = receipts.render_pdf(copy.job, svc.vault)  # after the commit: no write lock while rendering
     return _pdf_response(pdf, receipts.download_filename(copy.number, "archive"))
 
