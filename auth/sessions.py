@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -28,6 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.session import SESSION_KEY
 from portal.models import WebSession
+
+log = logging.getLogger("portal.sessions")
 
 
 def utcnow() -> datetime:
@@ -168,7 +172,15 @@ class ServerSessionMiddleware:
         async def send_with_session(message: Message) -> None:
             state = (bool(sent_key), loaded, session, before)
             if message["type"] == "http.response.start" and not self._unchanged(*state):
-                cookie = await run_in_threadpool(self._commit, *state)
+                try:
+                    cookie = await run_in_threadpool(self._commit, *state)
+                except SQLAlchemyError:
+                    if message["status"] < 400:
+                        raise
+                    # An error page (e.g. 503: the database is read-only) is sent as it is: the
+                    # session stays as it was stored before this request.
+                    log.warning("session not stored with a %s response", message["status"], exc_info=True)
+                    cookie = None
                 if cookie is not None:
                     MutableHeaders(scope=message).append("set-cookie", cookie)
             await send(message)

@@ -28,6 +28,7 @@ from portal.config import SETTINGS_DOC, Settings
 from portal.models import Application, Event, ThrottleCounter
 from portal.services import throttle
 from portal.services.applications import IN_PROGRESS_CHECK
+from tests.conftest import csrf_from
 from tests.helpers import DEMO_PASSWORD, _path, login, provider_login_form
 from tests.integration.test_apply_support import DECEASED_ID, full_application, post_step, start, typical
 
@@ -160,9 +161,11 @@ def test_downloads_are_limited_per_account(portal_with, demo_staff: None) -> Non
     clerk = TestClient(family.app, base_url="http://testserver", follow_redirects=False)
     with clerk:
         login(clerk, "clerk")  # another account has its own count
+        token = csrf_from(clerk.get(f"/admin/applications/{app_id}").text)
+        form = {"csrf_token": token, "archive_reason": "乡镇存档"}
         for _ in range(2):
-            assert clerk.get(f"/admin/applications/{app_id}/archive.pdf").status_code == 200
-        assert_throttled(clerk.get(f"/admin/applications/{app_id}/archive.pdf"), within=60)
+            assert clerk.post(f"/admin/applications/{app_id}/archive.pdf", data=form).status_code == 200
+        assert_throttled(clerk.post(f"/admin/applications/{app_id}/archive.pdf", data=form), within=60)
 
 
 def test_step_saves_and_save_for_later_are_limited_per_account(portal_with, engine: Engine) -> None:  # type: ignore[no-untyped-def]
