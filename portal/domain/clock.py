@@ -1,4 +1,4 @@
-"""China time, in one place.
+"""China time, and how dates and times are written in Chinese, in one place.
 
 Wenzhou's working day, the 10th of the month and every promised date are China Standard Time
 (UTC+8, no daylight saving). Code asks this module for "now" instead of the system clock, so a
@@ -51,3 +51,33 @@ def as_china(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(CHINA)
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def cn_date(d: date | None) -> str:
+    """2026年11月22日 (no leading zeros), the way dates are said to families."""
+    if d is None:
+        return ""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def cn_weekday(d: date) -> str:
+    """星期一 … 星期日."""
+    return f"星期{WEEKDAYS[d.weekday()]}"
+
+
+def cn_date_weekday(d: date | None) -> str:
+    """2026年11月23日（星期一）: for promised dates, where the day of the week helps."""
+    if d is None:
+        return ""
+    return f"{cn_date(d)}（{cn_weekday(d)}）"
+
+
+def cn_datetime(value: datetime | None) -> str:
+    """A stored instant as China time: 2026年11月22日 14:05."""
+    if value is None:
+        return ""
+    local = as_china(value)
+    return f"{cn_date(local.date())} {local:%H:%M}"

@@ -188,3 +188,18 @@ ASHES_NAME_PROMPTS: dict[str, str] = {
     "public_cemetery": "请填写公益性墓地或骨灰堂的名称（含所在村）",
     "pre_reform_tomb": "请填写寿坟所在地点（乡镇、村和具体位置）",
 }
+
+
+# --- how an application reached the portal, and who works in the back office ------------------
+
+CHANNELS: tuple[tuple[str, str], ...] = (
+    ("online", "网上申请"),
+    ("walk_in", "窗口代办（家属到场）"),
+    ("phone", "电话代办"),
+)
+
+ROLES: tuple[tuple[str, str], ...] = (
+    ("window_clerk", "乡镇（街道）窗口人员"),
+    ("officer", "部门经办人"),
+    ("admin", "管理员"),
+)

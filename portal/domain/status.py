@@ -20,6 +20,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from portal.domain import clock
+
 # --- task statuses -------------------------------------------------------------
 
 WAITING, PENDING, IN_PROGRESS, RETURNED, DONE, REFUSED = (
@@ -185,20 +187,9 @@ def days_overdue(deadline: date, today: date) -> int:
     return (today - deadline).days
 
 
-def cn_date(d: date | None) -> str:
-    """2026年11月22日 (no leading zeros), the way dates are said to families."""
-    if d is None:
-        return ""
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-WEEKDAYS = "一二三四五六日"
-
-
-def cn_date_weekday(d: date | None) -> str:
-    if d is None:
-        return ""
-    return f"{cn_date(d)}（星期{WEEKDAYS[d.weekday()]}）"
+# The Chinese date formats live in the clock module; re-exported for the templates that call st.cn_date.
+cn_date = clock.cn_date
+cn_date_weekday = clock.cn_date_weekday
 
 
 # --- correction steps ----------------------------------------------------------------
