@@ -62,7 +62,6 @@ def throughput(url: str, var: str, n: int, processes: int) -> float:
 
 
 def sms_delay(url: str, var: str, texts: int) -> tuple[float, float]:
-    from sqlalchemy import select
 
     from portal.crypto import Vault
     from portal.db import make_engine, make_sessionmaker, transaction

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,13 +31,12 @@ def populate(database_url: str, pii_key: bytes, n: int, seed: int = 7) -> None:
 
     from portal.crypto import Vault
     from portal.db import make_engine, make_sessionmaker, transaction
-    from portal.models import (Application, CitizenAccount, Deceased, DepartmentTask, Event, Party,
-                               TaskDependency)
+    from portal.models import Application, CitizenAccount, Deceased, DepartmentTask, Event, Party, TaskDependency
 
     rng = random.Random(seed)
     vault = Vault(pii_key)
     sealed_id, sealed_phone = vault.seal("330302194001010010"), vault.seal("19900000009")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     engine = make_engine(database_url)
     with transaction(make_sessionmaker(engine)) as s:
         base_acc = (s.scalar(select(CitizenAccount.id).order_by(CitizenAccount.id.desc()).limit(1)) or 0) + 1

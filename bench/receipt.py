@@ -39,11 +39,11 @@ def main() -> None:
     from starlette.testclient import TestClient
 
     from auth.web import build_oauth
+    from pdf.receipt import render_receipt
     from portal.app import create_app
     from portal.config import Settings
     from portal.db import make_engine, transaction
     from portal.migrate import upgrade
-    from pdf.receipt import render_receipt
     from portal.services import receipts
     from tests.helpers import login
     from tests.integration.receipt_factory import Spec, make_application

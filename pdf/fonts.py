@@ -21,10 +21,10 @@ import hashlib
 import io
 import os
 import sys
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT_DIR = Path(os.environ.get("RECEIPT_FONT_DIR") or ROOT / "var" / "fonts")
@@ -93,7 +93,7 @@ def built_fonts(font_dir: Path = FONT_DIR) -> dict[int, Path]:
     return found
 
 
-def _reorder_cid_font(font: "TTFont", new_order: list[str]) -> "TTFont":  # noqa: F821
+def _reorder_cid_font(font: TTFont, new_order: list[str]) -> TTFont:  # noqa: F821
     """fontTools' reorderGlyphs, plus what it leaves undone for a CID-keyed CFF font.
 
     reorderGlyphs permutes the CharStrings but not FDSelect (which font dict, hence which

@@ -17,10 +17,11 @@ import base64
 import gc
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 Copy = Literal["family", "archive"]
 COPIES: tuple[str, ...] = ("family", "archive")
@@ -256,7 +257,8 @@ def render_receipt(view: ReceiptView, *, copy: Copy) -> bytes:
 
 def page_count_hint(pdf: bytes) -> int:
     """Number of pages (cheap: counts page objects); for tests and the bench."""
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     return len(PdfReader(io.BytesIO(pdf)).pages)

@@ -50,10 +50,9 @@ def cmd_grant_admin(settings: Settings, sub: str, name: str) -> None:
 
 
 def cmd_check(settings: Settings) -> None:
+    from pdf.fonts import status as receipt_fonts
     from portal.migrate import check
     from portal.services.bootstrap import validate_reference_data
-
-    from pdf.fonts import status as receipt_fonts
 
     validate_reference_data()
     check(_engine(settings))

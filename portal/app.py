@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import logging
-
-import anyio.to_thread
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from sqlalchemy.engine import Engine
 
 from auth.sessions import ServerSessionMiddleware, SessionStore
 from portal.config import Settings, UnsafeSettings
@@ -22,13 +21,13 @@ from portal.db import make_engine, make_sessionmaker
 from portal.services.bootstrap import validate_reference_data, warm_up
 from portal.web import site
 from portal.web.common import STATIC_DIR, Services
-from portal.web.throttling import build_throttle
 from portal.web.security import (
     BodySizeLimitMiddleware,
     CrossSiteRefusalMiddleware,
     SecurityHeadersMiddleware,
     origin_of,
 )
+from portal.web.throttling import build_throttle
 
 log = logging.getLogger("portal")
 
@@ -50,7 +49,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
-    
+
     validate_reference_data()  # catalogue errors stop start-up with a clear message
     svc.extras["throttle"] = build_throttle(settings, engine)  # a wrong RATE_LIMIT_* stops start-up too
     sessions = SessionStore(svc.db, idle_seconds=settings.session_idle_seconds,

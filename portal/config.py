@@ -156,7 +156,7 @@ class Settings:
         return None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         var_dir = Path(env.get("VAR_DIR") or ROOT / "var").resolve()
         base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{env.get('PORT') or 8000}").rstrip("/")

@@ -6,7 +6,7 @@ strings whose meaning lives in portal/domain (state machines); the DB only store
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +30,7 @@ from portal.db import Base
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class TimestampMixin:
@@ -99,10 +99,10 @@ class Application(TimestampMixin, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}
 
-    deceased: Mapped["Deceased | None"] = relationship(back_populates="application", uselist=False)
-    parties: Mapped[list["Party"]] = relationship(back_populates="application")
-    matters: Mapped[list["ApplicationMatter"]] = relationship(back_populates="application")
-    tasks: Mapped[list["DepartmentTask"]] = relationship(back_populates="application")
+    deceased: Mapped[Deceased | None] = relationship(back_populates="application", uselist=False)
+    parties: Mapped[list[Party]] = relationship(back_populates="application")
+    matters: Mapped[list[ApplicationMatter]] = relationship(back_populates="application")
+    tasks: Mapped[list[DepartmentTask]] = relationship(back_populates="application")
 
 
 class Deceased(Base):
@@ -205,7 +205,7 @@ class DepartmentTask(TimestampMixin, Base):
     __mapper_args__ = {"version_id_col": version}
 
     application: Mapped[Application] = relationship(back_populates="tasks")
-    depends_on: Mapped[list["TaskDependency"]] = relationship(
+    depends_on: Mapped[list[TaskDependency]] = relationship(
         foreign_keys="TaskDependency.task_id", back_populates="task"
     )
 

@@ -15,11 +15,11 @@ import secrets
 from pathlib import Path
 
 from portal.db import Base, make_engine, make_sessionmaker
+from portal.models import ThrottleCounter
 
 from .app import create_standalone_app
 from .config import DEFAULT_PERSONAS_PATH, REPO_ROOT, ClientConfig, ProviderConfig, load_or_create_secret
 from .models import IdpAccessToken, IdpAuthCode
-from portal.models import ThrottleCounter
 
 VAR = REPO_ROOT / "var"
 

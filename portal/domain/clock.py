@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 CHINA = timezone(timedelta(hours=8), "CST")
 
@@ -20,7 +20,7 @@ def now() -> datetime:
     """The current instant as an aware UTC datetime (what the database stores)."""
     if _fixed is not None:
         return _fixed
-    return datetime.now(timezone.utc) + _offset
+    return datetime.now(UTC) + _offset
 
 
 def china_now() -> datetime:
@@ -39,7 +39,7 @@ def frozen(at: datetime) -> Iterator[None]:
     global _fixed
     if at.tzinfo is None:
         at = at.replace(tzinfo=CHINA)
-    previous, _fixed = _fixed, at.astimezone(timezone.utc)
+    previous, _fixed = _fixed, at.astimezone(UTC)
     try:
         yield
     finally:
@@ -49,7 +49,7 @@ def frozen(at: datetime) -> Iterator[None]:
 def as_china(value: datetime) -> datetime:
     """A stored instant in China time (SQLite hands back naive UTC)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(CHINA)
 
 

@@ -17,9 +17,9 @@ Pure Python (standard library only).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
 
 from portal.domain.eligibility import (
     Params,
@@ -361,7 +361,7 @@ def fold_line(line: str) -> str:
 
 
 def _uid(item: PlanItem, domain: str, seen: dict[str, int]) -> str:
-    digest = hashlib.sha256(f"{item.due.isoformat()}|{item.matter}|{item.title}".encode("utf-8")).hexdigest()[:20]
+    digest = hashlib.sha256(f"{item.due.isoformat()}|{item.matter}|{item.title}".encode()).hexdigest()[:20]
     base = f"{item.due:%Y%m%d}-{digest}"
     count = seen.get(base, 0)
     seen[base] = count + 1
@@ -385,7 +385,7 @@ def to_ics(
     ``alarm`` adds a display reminder at 09:00 the day before each event.
     UIDs are stable for the same date, matter and title, so a re-import updates events.
     """
-    stamp = (dtstamp or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (dtstamp or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
         "PRODID:-//Wenzhou shenhou yijianshi portal//Personal plan//ZH",

@@ -37,7 +37,7 @@ class Draft:
         return json.dumps({"v": 1, "answers": self.answers, "done": self.done}, ensure_ascii=False).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes | None) -> "Draft":
+    def from_bytes(cls, raw: bytes | None) -> Draft:
         if not raw:
             return cls()
         data = json.loads(raw.decode())

@@ -16,7 +16,7 @@ def validate_reference_data() -> None:
     default_catalogue()
 
 
-def warm_up(db: "sessionmaker[Session]") -> None:
+def warm_up(db: sessionmaker[Session]) -> None:
     """Do slow one-time work before the first visitor: jieba's dictionary (~1 s) and the policy index."""
     from portal.services.policy_search import snapshot
 

@@ -5,7 +5,7 @@ here, so the date a family is promised is the same on every screen and on paper.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from portal.domain import status as st
 from portal.domain.catalogue import default_catalogue
@@ -49,6 +49,6 @@ def promises(app: Application, *, on: date | None = None) -> dict[str, Promise]:
     """
     start = on = on or today()
     if app.submitted_at is not None and app.status in (st.APP_SUBMITTED, st.APP_RETURNED):
-        submitted = app.submitted_at if app.submitted_at.tzinfo else app.submitted_at.replace(tzinfo=timezone.utc)
+        submitted = app.submitted_at if app.submitted_at.tzinfo else app.submitted_at.replace(tzinfo=UTC)
         start = max(on, submitted.astimezone(CHINA).date())
     return plan(app, start)

@@ -8,7 +8,7 @@ moved through the real workflow functions, so events, deadlines and SMS are what
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,9 +17,9 @@ from portal.config import Settings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker, transaction
 from portal.domain.catalogue import default_catalogue
+from portal.domain.deadlines import due_on, schedule
 from portal.domain.idcard import age_at
 from portal.domain.reference import CERT_NEW_FORMAT_FROM
-from portal.domain.deadlines import due_on, schedule
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -98,7 +98,7 @@ def build_submitted(session: Session, vault: Vault, account: CitizenAccount, spe
                     relation: str = "child", submitted: datetime | None = None) -> Application:
     """A submitted application with its tasks, as the submission service creates it (the contract)."""
     cat = default_catalogue()
-    submitted = submitted or datetime.now(timezone.utc)
+    submitted = submitted or datetime.now(UTC)
     county = cat.county(spec.county)
     app = Application(
         account_id=account.id, status="submitted", channel="online", scenario=spec.scenario,
@@ -169,8 +169,8 @@ def _write_answers(vault: Vault, app: Application, spec: DeceasedSpec, cert: str
                    matters: set[str], *, relation: str, applicant_name: str) -> None:
     """The family's answers as the guided form keeps them, so corrections (/apply/<id>/fix/<step>) work."""
     try:
-        from portal.services.applications import Draft, write_draft
         from portal.domain.application_form import STEPS
+        from portal.services.applications import Draft, write_draft
     except ModuleNotFoundError:  # the guided form is not there: rows alone are enough for the back office
         return
     answers = {
@@ -222,7 +222,7 @@ def _seed_applications(session: Session, vault: Vault, issuer: str) -> int:
 
     def submit_time(days_ago: int) -> datetime:
         d = today - timedelta(days=days_ago)
-        return datetime(d.year, d.month, d.day, 2, 15, tzinfo=timezone.utc)
+        return datetime(d.year, d.month, d.day, 2, 15, tzinfo=UTC)
 
     def tasks(app: Application) -> dict[str, DepartmentTask]:
         session.refresh(app)

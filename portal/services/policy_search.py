@@ -223,7 +223,7 @@ class Doc:
         return Markup(self._html)
 
     @classmethod
-    def from_row(cls, a: PolicyArticle) -> "Doc":
+    def from_row(cls, a: PolicyArticle) -> Doc:
         doc = cls(
             slug=a.slug,
             title=a.title,

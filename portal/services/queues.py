@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
@@ -56,7 +56,7 @@ WINDOW_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _local(value: datetime) -> datetime:
     """Stored times are UTC (SQLite drops the zone); show them in China time."""
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(CHINA)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(CHINA)
 
 
 def _fmt_time(value: datetime | None) -> str:

@@ -35,7 +35,7 @@ import secrets
 import threading
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -105,7 +105,7 @@ def _local(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
     if dt.tzinfo is None:  # SQLite returns naive UTC for timezone-aware columns
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(TZ)
 
 
@@ -444,7 +444,7 @@ def get_pdf(session: Session, vault: Vault, application: Application, settings: 
     return render_pdf(prepare_pdf(session, vault, application, settings, copy=copy, full=full), vault)
 
 
-def prerender(db: "sessionmaker[Session]", vault: Vault, settings: Any, application_id: int, *,
+def prerender(db: sessionmaker[Session], vault: Vault, settings: Any, application_id: int, *,
               strict: bool = False) -> None:
     """Render the family copy into the cache now, so the family's first download is a cached one.
 

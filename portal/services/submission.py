@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import astuple, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import select, text, update
@@ -17,9 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
+from portal.domain import application_form as steps
 from portal.domain.catalogue import Catalogue, default_catalogue
-from portal.domain.idcard import age_at, parse_id
 from portal.domain.deadlines import schedule
+from portal.domain.idcard import age_at, parse_id
+from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -29,11 +31,9 @@ from portal.models import (
     Party,
     TaskDependency,
 )
-from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
-from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
 from portal.services import notifications, pii, receipts, workflow
+from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
 from portal.services.events import Actor, record
-from portal.domain import application_form as steps
 
 Outcome = Literal["submitted", "already", "duplicate", "incomplete", "unknown"]
 
@@ -116,7 +116,7 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
     deceased.has_disability_cert = "disability" in flags
     deceased.receives_assistance = "assistance" in flags
     if pledge_at is not None or deceased.civil_pledge_at is None:
-        deceased.civil_pledge_at = pledge_at or datetime.now(timezone.utc)
+        deceased.civil_pledge_at = pledge_at or datetime.now(UTC)
 
     parties = {p.role: p for p in session.scalars(select(Party).where(Party.application_id == app.id))}
     person = parties.get("applicant") or Party(application_id=app.id, role="applicant")
@@ -254,7 +254,7 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
         return SubmitResult("already", session.get(Application, app.id))
     session.refresh(app)
 
-    submitted_at = datetime.now(timezone.utc)
+    submitted_at = datetime.now(UTC)
     county = draft.answers["d_hukou"].split(":", 1)[0]
     app.number = next_number(session, county, local_now.date())
     app.submitted_at = submitted_at
@@ -403,7 +403,7 @@ def apply_correction(session: Session, vault: Vault, app: Application, step: ste
     draft.answers.update({k: v for k, v in values.items() if v is not None and v != ""})
     write_draft(vault, app, draft)
     materialize(session, vault, app, draft.answers, applicant, pledge_at=None)
-    app.updated_at = datetime.now(timezone.utc)
+    app.updated_at = datetime.now(UTC)
     record(session, actor, "citizen:application:correct", f"补正了申请中的“{step.title}”",
            application_id=app.id, public=True, before={"fields": before_fields},
            after={"step": step.name})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,14 +29,14 @@ from portal.models import Application, DepartmentTask, Event, Party, StaffMember
 from portal.services import notifications as sms
 from portal.services import pii
 from portal.services import staff as staff_accounts
-from portal.services.deadlines import CHINA, plan, time_limit, today
+from portal.services.deadlines import plan, time_limit, today
 from portal.services.events import Actor, record
 
 if TYPE_CHECKING:  # pragma: no cover
     from portal.services.receipts import PdfJob
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class StaffLike(Protocol):
@@ -563,7 +563,7 @@ def reveal(session: Session, application_id: int, staff: StaffLike, field_name: 
 class ArchiveCopy:
     """The prepared archive copy: the caller commits, then renders `job` (receipts.render_pdf)."""
 
-    job: "PdfJob"
+    job: PdfJob
     number: str
 
 

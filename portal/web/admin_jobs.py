@@ -15,8 +15,10 @@ from auth.permissions import Role, Staff, staff_only
 from portal.config import Settings
 from portal.db import transaction
 from portal.domain import clock
-from portal.services import job_handlers  # noqa: F401 - registers the kinds and their labels
-from portal.services import jobs
+from portal.services import (
+    job_handlers,  # noqa: F401 - registers the kinds and their labels
+    jobs,
+)
 from portal.web.backoffice import flash, page_context
 from portal.web.common import Services, page, redirect, render, services
 

@@ -23,6 +23,7 @@ from auth.permissions import citizen_only
 from auth.session import SessionUser, current_user
 from portal.config import Settings
 from portal.db import is_conflict, transaction
+from portal.domain import application_form as steps
 from portal.domain.catalogue import default_catalogue
 from portal.domain.deadlines import promise_text
 from portal.domain.idcard import mask_id, parse_id
@@ -38,13 +39,11 @@ from portal.domain.reference import (
 from portal.domain.validators import FieldError, mask_account, mask_name, mask_phone
 from portal.models import Application
 from portal.services import applications as drafts
-from portal.services import deadlines, queues
-from portal.services import submission
+from portal.services import deadlines, queues, submission
 from portal.services.events import Actor, record
-from portal.domain import application_form as steps
 from portal.web.common import Services, page, redirect, render, services
-from portal.web.throttling import account_key, enforce, ensure_within, limited
 from portal.web.site import error_page
+from portal.web.throttling import account_key, enforce, ensure_within, limited
 
 STATUS_WORDS = {
     "submitted": "已提交，等待乡镇（街道）窗口受理",

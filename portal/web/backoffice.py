@@ -21,10 +21,10 @@ from starlette.routing import BaseRoute, Route
 from auth.permissions import ROLE_LABELS, Role, Staff, staff_only
 from portal.config import Settings
 from portal.db import transaction
+from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.reference import APPLICANT_RELATIONS
 from portal.models import Application, DepartmentTask, StaffMember
-from portal.domain import clock
 from portal.services import digest, notifications, queues
 from portal.services import workflow as wf
 from portal.web.bounded import page_number

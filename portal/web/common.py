@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from jinja2_fragments.starlette import Jinja2Blocks
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from portal.config import ROOT, Settings
 from portal.crypto import Vault

@@ -1,7 +1,7 @@
 """Test factory: submitted applications exactly as the submission service leaves them (the contract)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +38,7 @@ def submitted_application(session: Session, vault: Vault, *, citizen: str = "che
     return build_submitted(session, vault, account, spec,
                            matters if matters is not None else {"cremation", "hukou", "medical", "pension"},
                            applicant_name=acc_name, applicant_id=id_no, applicant_phone=phone,
-                           submitted=datetime.now(timezone.utc) - timedelta(hours=1))
+                           submitted=datetime.now(UTC) - timedelta(hours=1))
 
 
 def staff(session: Session, username: str) -> Staff:

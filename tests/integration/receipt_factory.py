@@ -5,14 +5,13 @@ Values are fictional. Personal numbers are sealed with the same vault the app us
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
-from portal.services import pii
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -21,6 +20,7 @@ from portal.models import (
     DepartmentTask,
     Party,
 )
+from portal.services import pii
 
 LONG = 200  # longest free-text answer the form allows (String(200) columns)
 
@@ -84,7 +84,7 @@ class Spec:
     matters: tuple[str, ...] = ("cremation", "hukou", "medical", "pension")
     automatic: tuple[str, ...] = ("certificate",)
     with_tasks: bool = False
-    submitted_at: datetime = datetime(2026, 11, 22, 6, 5, tzinfo=timezone.utc)
+    submitted_at: datetime = datetime(2026, 11, 22, 6, 5, tzinfo=UTC)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from portal.domain.application_form import DECLARATION
 from portal.models import (
     Application,
     ApplicationMatter,
@@ -21,7 +22,6 @@ from portal.models import (
     Party,
     TaskDependency,
 )
-from portal.domain.application_form import DECLARATION
 from tests.helpers import login
 from tests.integration.test_apply_support import (
     BAD_LUHN_ACCOUNT,

@@ -7,10 +7,9 @@ from datetime import date
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from portal.domain.application_form import prefill_from_guide
 from portal.models import Application
 from portal.services.applications import read_draft
-
-from portal.domain.application_form import prefill_from_guide
 from tests.conftest import csrf_from
 from tests.helpers import login
 

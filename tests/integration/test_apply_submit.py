@@ -268,8 +268,9 @@ def test_death_time_correctable_with_the_certificate(client: TestClient, engine:
 
 
 def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import httpx
     from dataclasses import replace
+
+    import httpx
 
     from auth.web import build_oauth
     from portal.app import create_app

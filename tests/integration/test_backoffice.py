@@ -13,8 +13,6 @@ from tests.helpers import login
 from tests.integration.factories import new_application
 
 
-
-
 def _task(db, app_id: int, code: str) -> DepartmentTask:  # type: ignore[no-untyped-def]
     with db() as s:
         return s.scalar(select(DepartmentTask).where(DepartmentTask.application_id == app_id,

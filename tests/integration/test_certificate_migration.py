@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ def blank_engine(request, tmp_path: Path, engine: Engine) -> Iterator[Engine]:  
 
 
 def _write_old_rows(engine: Engine, vault: Vault) -> None:
-    now = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO citizen_account (id, sub, issuer, name, id_type, auth_level, created_at, updated_at)"
                           " VALUES (1, 'zj-u-9001', 'test', '陈建国', 1, 3, :now, :now)"), {"now": now})

@@ -28,8 +28,8 @@ from portal.config import Settings
 from portal.db import make_engine
 from portal.domain.idcard import PROVINCE_CODES
 from portal.migrate import upgrade
-from portal.models_all import metadata
 from portal.models import Application
+from portal.models_all import metadata
 from tests.conftest import TEST_PII_KEY, csrf_from
 from tests.helpers import login
 from tests.integration.test_apply_support import (

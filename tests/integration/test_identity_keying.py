@@ -6,7 +6,7 @@ refuses the stand-in unless explicitly allowed, and hides the demo personas by d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from auth.web import build_oauth
 from portal.app import create_app
 from portal.config import Settings, UnsafeSettings
-from portal.db import make_sessionmaker, transaction
+from portal.db import make_sessionmaker
 from portal.models import Application, CitizenAccount, StaffMember
 from tests.helpers import login
 from tests.integration.factories import new_application
@@ -204,7 +204,7 @@ def test_migration_binds_existing_staff_to_the_stand_in_and_keeps_account_issuer
     mine = "00c98586eca6"
     monkeypatch.setenv("BASE_URL", "http://portal.test:8000")
     eng = create_engine(scratch_url)
-    then = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    then = datetime(2026, 1, 1, tzinfo=UTC)
     with eng.begin() as conn:
         cfg = alembic_config(str(eng.url))
         cfg.attributes["connection"] = conn

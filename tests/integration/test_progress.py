@@ -7,7 +7,7 @@ from portal.db import transaction
 from portal.models import Application
 from portal.services import workflow as wf
 from tests.helpers import login
-from tests.integration.factories import staff, new_application, tasks_by_matter
+from tests.integration.factories import new_application, staff, tasks_by_matter
 
 
 def test_a_citizen_sees_only_their_own_progress(client, db, vault) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime, timedelta, timezone
-from urllib.parse import unquote, urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -18,7 +18,7 @@ from portal.models import StaffMember, WebSession
 from portal.services import workflow as wf
 from tests.conftest import csrf_from
 from tests.helpers import _path, login
-from tests.integration.factories import new_application, staff
+from tests.integration.factories import staff
 
 COOKIE = "portal_session"
 CHEN_ID, CHEN_PHONE = "33030219620315031X", "19900000001"
@@ -28,7 +28,7 @@ class Clock:
     """A settable clock for the session store."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now

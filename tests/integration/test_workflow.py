@@ -10,11 +10,10 @@ from sqlalchemy import func, select
 from portal.db import transaction
 from portal.domain import status as st
 from portal.models import Application, Event, Notification
-from portal.services import notifications, workflow as wf
+from portal.services import notifications
+from portal.services import workflow as wf
 from portal.services.events import Actor
-from tests.integration.factories import staff, new_application, tasks_by_matter
-
-
+from tests.integration.factories import new_application, staff, tasks_by_matter
 
 
 def _accept(db, app_id: int) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Every validation rule of the 一表申请 steps, with good and bad values (no web, no database)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -385,7 +385,6 @@ def test_pickup_before_death_reported_after_death_time_changes() -> None:
 
 
 def test_china_now_is_utc_plus_8() -> None:
-    from datetime import timezone
 
-    diff = s.china_now() - datetime.now(timezone.utc).replace(tzinfo=None)
+    diff = s.china_now() - datetime.now(UTC).replace(tzinfo=None)
     assert timedelta(hours=7, minutes=59) < diff < timedelta(hours=8, minutes=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import icalendar
@@ -13,7 +13,7 @@ from portal.domain.plan import PlanItem, escape_text, fold_line, plan_for, to_ic
 from portal.domain.policy_content import MATTER_LABELS, load_entries
 
 ROOT = Path(__file__).resolve().parents[2]
-STAMP = datetime(2026, 11, 22, 8, 30, tzinfo=timezone.utc)
+STAMP = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 
 
 def by_title(items: list[PlanItem]) -> dict[str, date]:
@@ -179,7 +179,7 @@ def test_ics_uids_are_stable_and_distinct_for_duplicates():
     cal = icalendar.Calendar.from_ical(to_ics(dup, dtstamp=STAMP))
     uids = [str(e["UID"]) for e in cal.walk("VEVENT")]
     assert len(set(uids)) == 2
-    again = icalendar.Calendar.from_ical(to_ics(dup, dtstamp=datetime(2027, 1, 1, tzinfo=timezone.utc)))
+    again = icalendar.Calendar.from_ical(to_ics(dup, dtstamp=datetime(2027, 1, 1, tzinfo=UTC)))
     assert [str(e["UID"]) for e in again.walk("VEVENT")] == uids
 
 
