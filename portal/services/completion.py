@@ -53,7 +53,7 @@ def notice(application: Application) -> CompletionView | None:
         results.append(ResultLine(
             matter=wf.matter_name(task.matter_code), department=wf.department_name(task.department),
             outcome="已办结" if done else "不予办理", finished_on=_day(task.finished_at),
-            detail=detail or ("已办好" if done else "")))
+            detail=detail))
     extra = after_completion()
     return CompletionView(
         number=application.number, deceased_name=application.deceased.name if application.deceased else "",
