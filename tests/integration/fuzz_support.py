@@ -91,23 +91,20 @@ def _long(piece: str, n: int) -> str:
     return piece * n
 
 
-def _hostile_text() -> st.SearchStrategy[str]:
+def _hostile_text(longest: int) -> st.SearchStrategy[str]:
     piece = st.sampled_from(PIECES)
     return st.one_of(
         piece,
         st.lists(st.one_of(piece, st.text(max_size=6), st.sampled_from(NUMBERS)), min_size=2, max_size=5).map("".join),
         st.text(max_size=30),
-        st.builds(_long, st.sampled_from((*PIECES[:5], "长", "a", "𠮷")), st.integers(200, 5000)),  # very long
+        st.builds(_long, st.sampled_from((*PIECES[:5], "长", "a", "𠮷")), st.integers(longest // 25, longest)),  # very long
         st.sampled_from(NUMBERS + DATES + TIMES),
         st.just(""), st.just("   "),
     )
 
 
-HOSTILE = _hostile_text()
-
-
-def hostile_text() -> st.SearchStrategy[str]:
-    return HOSTILE
+HOSTILE = _hostile_text(5000)  # up to ~100 KB in a form field
+HOSTILE_QUERY = _hostile_text(120)  # URLs stay below the ~8 KB every server and browser accepts
 
 
 def weighted(*pairs: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
@@ -115,9 +112,9 @@ def weighted(*pairs: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[An
     return st.sampled_from([s for w, s in pairs for _ in range(w)]).flatmap(lambda s: s)
 
 
-def value(valid: Sequence[str] = (), *, kind: str = "text") -> st.SearchStrategy[str]:
+def value(valid: Sequence[str] = (), *, kind: str = "text", query: bool = False) -> st.SearchStrategy[str]:
     """One field value: hostile, or (if given) a valid one; numbers/dates weighted by `kind`."""
-    pairs: list[tuple[int, st.SearchStrategy[str]]] = [(3, HOSTILE)]
+    pairs: list[tuple[int, st.SearchStrategy[str]]] = [(3, HOSTILE_QUERY if query else HOSTILE)]
     if kind == "number":
         pairs.append((1, st.sampled_from(NUMBERS)))
         pairs.append((1, st.integers().map(str) if "huge-ints" not in KNOWN_DEFECTS
@@ -132,10 +129,16 @@ def value(valid: Sequence[str] = (), *, kind: str = "text") -> st.SearchStrategy
     return weighted(*pairs)
 
 
+def value_q(valid: Sequence[str] = (), *, kind: str = "text") -> st.SearchStrategy[str]:
+    """A query parameter value (bounded length)."""
+    return value(valid, kind=kind, query=True)
+
+
 MISSING = object()
 
 
-def form(fields: Mapping[str, st.SearchStrategy[str]], *, multi: Sequence[str] = ()) -> st.SearchStrategy[dict[str, Any]]:
+def form(fields: Mapping[str, st.SearchStrategy[str]], *, multi: Sequence[str] = (),
+         query: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     """A posted form: each field missing, once, or repeated (a list); checkbox groups as lists."""
     def one(name: str, strategy: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
         repeated = st.lists(strategy, min_size=2, max_size=3)
@@ -143,7 +146,8 @@ def form(fields: Mapping[str, st.SearchStrategy[str]], *, multi: Sequence[str] =
             return st.one_of(st.just(MISSING), st.lists(strategy, min_size=0, max_size=4))
         return weighted((1, st.just(MISSING)), (4, strategy), (1, repeated))
 
-    extra = st.dictionaries(st.sampled_from(("extra", "x[]", "__proto__", "action ", "名字")), hostile_text(), max_size=1)
+    extra = st.dictionaries(st.sampled_from(("extra", "x[]", "__proto__", "action ", "名字")),
+                            HOSTILE_QUERY if query else HOSTILE, max_size=1)
     return st.builds(
         lambda chosen, more: {**more, **{k: v for k, v in chosen.items() if v is not MISSING}},
         st.fixed_dictionaries({name: one(name, strategy) for name, strategy in fields.items()}),
@@ -181,13 +185,25 @@ def check_response(response: httpx.Response, what: str) -> None:
         raise FuzzFailure(f"{what}: redirect off the site: {location!r}")
 
 
+def brief(obj: Any, limit: int = 120) -> str:
+    """A readable repr of a case: long strings abbreviated with their length."""
+    if isinstance(obj, str):
+        return repr(obj) if len(obj) <= limit else f"{obj[:limit]!r}…(+{len(obj) - limit} chars)"
+    if isinstance(obj, Mapping):
+        return "{" + ", ".join(f"{k!r}: {brief(v, limit)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ", ".join(brief(v, limit) for v in obj) + "]"
+    return repr(obj)
+
+
 def send(client: TestClient, group: str, method: str, url: str, *, data: Mapping[str, Any] | None = None,
          params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
          follow: bool = False) -> httpx.Response:
     """One fuzz case: the request, its checks, and (follow=True) the page a redirect leads to."""
     TALLY.cases += 1
     TALLY.by_group[group] = TALLY.by_group.get(group, 0) + 1
-    what = f"{method} {url} params={dict(params or {})!r} data={dict(data or {})!r}"
+    shown = {k: v for k, v in (data or {}).items() if k != "csrf_token"}
+    what = f"{method} {brief(url, 200)} params={brief(dict(params or {}))} data={brief(shown)}"
     try:
         response = client.request(method, url, data=data, params=params, headers=headers)
     except Exception as exc:  # an exception escaping the app is a 500 for the visitor
@@ -198,11 +214,11 @@ def send(client: TestClient, group: str, method: str, url: str, *, data: Mapping
         location = response.headers["location"]
         if urlsplit(location).netloc in ("", "testserver") and "/login" not in location:
             try:
-                shown = client.get(location)
+                page = client.get(location)
             except Exception as exc:  # noqa: BLE001
                 TALLY.server_errors += 1
                 raise FuzzFailure(f"{what} → GET {location}: server error {type(exc).__name__}: {exc}") from exc
-            check_response(shown, f"{what} → GET {location}")
+            check_response(page, f"{what} → GET {location}")
     return response
 
 

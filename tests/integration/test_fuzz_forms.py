@@ -182,7 +182,7 @@ def test_apply_forms(family: Family, db, vault, capsys) -> None:  # type: ignore
             posted = data.draw(fz.form({"submit_key": fz.value([key]), "declaration": fz.value(["yes"])}), "form")
             r = fz.send(client, "apply", "POST", "/apply/submit", data={"csrf_token": token, **posted}, follow=True)
             if r.status_code == 200 and _draft_app(db, family.account_id) == app_id:  # re-shown or 已有申请
-                _kept(family.baseline.answers, _answers(db, vault, app_id), steps.BY_NAME["check"], f"submit {posted!r}")
+                _kept(family.baseline.answers, _answers(db, vault, app_id), steps.BY_NAME["check"], f"submit {fz.brief(posted)}")
             return
         if kind == "start":
             posted = data.draw(GUIDE_FORM, "form")
@@ -202,7 +202,7 @@ def test_apply_forms(family: Family, db, vault, capsys) -> None:  # type: ignore
         r = fz.send(client, "apply", "POST", url, data={"csrf_token": token, **posted}, headers=headers,
                     follow=kind in ("step", "fix"))
         after = _answers(db, vault, app_id)
-        what = f"{kind} {step.name} {posted!r}"
+        what = f"{kind} {step.name} {fz.brief(posted)}"
         _kept(before, after, step, what)
         if r.status_code == 200:  # shown again: nothing saved, and what was typed is on the page
             assert after == before, f"{what}: a re-shown form changed the saved answers"
@@ -214,3 +214,227 @@ def test_apply_forms(family: Family, db, vault, capsys) -> None:  # type: ignore
 
     case()
     _report(capsys, "一表申请 (steps, checks, corrections, submit, start)", before_total)
+
+
+# --- staff: the window, department tasks ------------------------------------------------------------
+
+@dataclass
+class Staffed:
+    clients: dict[str, TestClient]
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def staffed(app, db) -> Iterator[Staffed]:  # type: ignore[no-untyped-def]
+    """Signed-in clients: the window clerk, two officers, the administrator, the family, a visitor."""
+    from contextlib import ExitStack
+
+    from tests.helpers import login
+
+    with ExitStack() as stack:
+        clients: dict[str, TestClient] = {}
+        tokens: dict[str, str] = {}
+        for who in ("clerk", "officer-yibao", "officer-gongan", "admin", "chenjianguo", "anonymous"):
+            c = stack.enter_context(TestClient(app, base_url="http://testserver", follow_redirects=False))
+            if who != "anonymous":
+                login(c, who)
+            clients[who], tokens[who] = c, csrf_from(c.get("/").text)
+        yield Staffed(clients, tokens)
+
+
+class Cases:
+    """Fixture records in the state the fuzzed actions need, renewed when a case moved them on."""
+
+    def __init__(self, db, vault) -> None:  # type: ignore[no-untyped-def]
+        self.db, self.vault = db, vault
+        self.submitted: int | None = None
+        self.tasks: dict[str, int] = {}
+
+    def submitted_app(self) -> tuple[int, int]:
+        from tests.integration.factories import new_application
+
+        with self.db() as s:
+            app = s.get(Application, self.submitted) if self.submitted else None
+            if app is not None and app.status == "submitted":
+                return app.id, app.version
+        self.submitted = new_application(self.db, self.vault)
+        return self.submitted_app()
+
+    def task_in_progress(self, matter: str, officer: str) -> tuple[int, int]:
+        """A 医保 or 公安 task that its officer has taken (so complete/refuse/return get that far)."""
+        from portal.models import DepartmentTask
+        from portal.services import workflow as wf
+        from tests.integration.factories import new_application, staff, tasks_by_matter
+
+        with self.db() as s:
+            task = s.get(DepartmentTask, self.tasks[matter]) if matter in self.tasks else None
+            if task is not None and task.status == "in_progress":
+                return task.id, task.version
+        app_id = new_application(self.db, self.vault)
+        with transaction(self.db) as s:
+            app = s.get(Application, app_id)
+            wf.accept(s, app_id, app.version, staff(s, "clerk"))  # type: ignore[union-attr]
+        with transaction(self.db) as s:
+            task = tasks_by_matter(s, app_id)[matter]
+            wf.take_task(s, task.id, task.version, staff(s, officer))
+            self.tasks[matter] = task.id
+        return self.task_in_progress(matter, officer)
+
+
+def test_staff_forms(staffed: Staffed, db, vault, capsys) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote
+
+    from portal.domain.status import CORRECTION_STEPS
+    from portal.services import workflow as wf
+
+    before_total = fz.TALLY.cases
+    cases = Cases(db, vault)
+    reason = fz.value(["请补充户口簿首页复印件", "核对"])
+    window_forms = {
+        "accept": fz.form({"version": fz.value(kind="number")}),
+        "return": fz.form({"version": fz.value(kind="number"), "reason": reason}),
+        "channel": fz.form({"version": fz.value(kind="number"), "channel": fz.value(list(wf.CHANNELS))}),
+        "reveal": fz.form({"field": fz.value(list(wf.REVEALABLE)), "reason": reason}),
+    }
+    task_form = fz.form({
+        "version": fz.value(kind="number"), "settlement_amount": fz.value(["-320.50", "1200"], kind="number"),
+        "cancelled_on": fz.value(kind="date"), "reason": reason, "refuse_reason": reason,
+        "step": fz.value(list(CORRECTION_STEPS)),
+    })
+    actions = fz.weighted((4, st.sampled_from(("take", "complete", "refuse", "return"))), (1, fz.HOSTILE))
+
+    @fz.fuzz_settings(examples=130)
+    @given(data=st.data())
+    def case(data: st.DataObject) -> None:
+        if data.draw(st.booleans(), "window"):
+            action = data.draw(st.sampled_from(sorted(window_forms)), "action")
+            app_id, version = cases.submitted_app()
+            posted = data.draw(window_forms[action], "form")
+            if data.draw(st.booleans(), "right version"):
+                posted["version"] = str(version)
+            fz.send(staffed.clients["clerk"], "staff", "POST", f"/admin/applications/{app_id}/{action}",
+                    data={"csrf_token": staffed.tokens["clerk"], **posted}, follow=True)
+            return
+        matter, officer = data.draw(st.sampled_from((("medical", "officer-yibao"), ("hukou", "officer-gongan"))), "task")
+        task_id, version = cases.task_in_progress(matter, officer)
+        action = data.draw(actions, "action")
+        posted = data.draw(task_form, "form")
+        if data.draw(st.booleans(), "right version"):
+            posted["version"] = str(version)
+        fz.send(staffed.clients[officer], "staff", "POST", f"/admin/tasks/{task_id}/{quote(action, safe='')}",
+                data={"csrf_token": staffed.tokens[officer], **posted}, follow=True)
+
+    case()
+    _report(capsys, "back office (window and department actions)", before_total)
+
+
+def test_admin_forms(staffed: Staffed, db, capsys) -> None:  # type: ignore[no-untyped-def]
+    from portal.models import StaffMember
+
+    before_total = fz.TALLY.cases
+    cat = default_catalogue()
+    with transaction(db) as s:
+        target = StaffMember(sub="fuzz-target", name="待停用", role="officer", department="minzheng", county_code="330302")
+        s.add(target)
+        s.flush()
+        target_id = target.id
+    staff_form = fz.form({
+        "sub": fz.value(["zj-u-9001", "zj-u-0101"]), "name": fz.value(["王芳"]),
+        "role": fz.value(["window_clerk", "officer", "admin"]), "department": fz.value([d.code for d in cat.departments]),
+        "county_code": fz.value([c.code for c in cat.counties]),
+    })
+    active_form = fz.form({"version": fz.value(kind="number"), "active": fz.value(["1", "0"])})
+    elder_form = fz.form({"elder": fz.value(["1", "0"]), "next": fz.value(["/", "/policy", "//evil.example", "/\\evil"])})
+    admin, token = staffed.clients["admin"], staffed.tokens["admin"]
+
+    @fz.fuzz_settings(examples=70)
+    @given(data=st.data())
+    def case(data: st.DataObject) -> None:
+        which = data.draw(st.sampled_from(("staff", "staff", "active", "outbox", "elder")), "form")
+        if which == "staff":
+            posted = data.draw(staff_form, "fields")
+            fz.send(admin, "admin", "POST", "/admin/staff", data={"csrf_token": token, **posted}, follow=True)
+        elif which == "active":
+            posted = data.draw(active_form, "fields")
+            if data.draw(st.booleans(), "right version"):
+                with db() as s:
+                    posted["version"] = str(s.get(StaffMember, target_id).version)  # type: ignore[union-attr]
+            fz.send(admin, "admin", "POST", f"/admin/staff/{target_id}/active", data={"csrf_token": token, **posted},
+                    follow=True)
+        elif which == "outbox":
+            posted = data.draw(fz.form({"send": fz.HOSTILE}), "fields")
+            fz.send(admin, "admin", "POST", "/admin/outbox", data={"csrf_token": token, **posted}, follow=True)
+        else:
+            posted = data.draw(elder_form, "fields")
+            visitor = staffed.clients["anonymous"]
+            fz.send(visitor, "admin", "POST", "/prefs/elder",
+                    data={"csrf_token": staffed.tokens["anonymous"], **posted}, follow=True)
+
+    case()
+    _report(capsys, "administration and preferences", before_total)
+
+
+# --- query parameters of the search and list pages, and ids in paths ---------------------------------
+
+GUIDE_QUERY = fz.form({
+    "death_date": fz.value_q(kind="date"), "place": fz.value_q(["home", "hospital", "unnatural", "abroad"]),
+    "hukou": fz.value_q(["wenzhou", "other"]), "pension_type": fz.value_q([c for c, _ in PENSION_TYPES]),
+    "contribution_years": fz.value_q(["25", "25.5"], kind="number"),
+    "years_drawing_pension": fz.value_q(["6"], kind="number"), "local_basic_pension": fz.value_q(["350元"], kind="number"),
+    "has": fz.value_q(["veteran", "disability", "assistance", "provident_fund"]),
+    "died_abroad": fz.value_q(["1"]), "hukou_in_wenzhou": fz.value_q(["0", "1"]), "veteran": fz.value_q(["1", "true"]),
+}, multi=("has",), query=True)
+SEARCH_QUERY = fz.form({"q": fz.value_q(["丧葬费", "抚恤金 医保"])}, query=True)
+SINCE_QUERY = fz.form({"since": fz.HOSTILE_QUERY}, query=True)
+APPLY_QUERY = fz.form({k: fz.value_q(VALID.get(k, ()), kind=KIND.get(k, "text")) for k in (*steps.GUIDE_KEYS, "intro")}, query=True)
+
+
+def test_search_and_list_queries(staffed: Staffed, db, vault, capsys) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote
+
+    from portal.services import queues
+
+    from tests.integration.factories import new_application
+
+    before_total = fz.TALLY.cases
+    app_id = new_application(db, vault)  # the family's (chenjianguo), for /my/<id>?since=
+    c = staffed.clients
+    window_query = fz.form({"status": fz.value_q(list(queues.WINDOW_FILTERS)), "q": fz.value_q(["陈", "330302"])}, query=True)
+    tasks_query = fz.form({"status": fz.value_q(list(queues.TASK_FILTERS)), "overdue": fz.value_q(["1"]),
+                           "q": fz.value_q(["陈"]), "page": fz.value_q(["1", "2"], kind="number")}, query=True)
+    ids = st.integers().map(str) if "huge-ints" not in fz.KNOWN_DEFECTS else st.integers(-(2**63) + 1, 2**63 - 1).map(str)
+    id_pages = ("/my/{}", "/my/{}/receipt.pdf", "/apply/{}/done", "/apply/{}/fix/deceased",
+                "/admin/applications/{}", "/admin/applications/{}/archive.pdf", "/admin/tasks/{}")
+
+    @fz.fuzz_settings(examples=220)
+    @given(data=st.data())
+    def case(data: st.DataObject) -> None:
+        htmx = {"HX-Request": "true"} if data.draw(st.booleans(), "htmx") else None
+        which = data.draw(st.sampled_from(("search", "guide", "plan", "ics", "apply", "verify", "article", "step",
+                                           "window", "tasks", "since", "ids")), "page")
+        if which == "search":
+            fz.send(c["anonymous"], "query", "GET", "/policy/search", params=data.draw(SEARCH_QUERY), headers=htmx)
+        elif which in ("guide", "plan", "ics"):
+            url = {"guide": "/policy/guide/result", "plan": "/policy/plan", "ics": "/policy/plan.ics"}[which]
+            fz.send(c["anonymous"], "query", "GET", url, params=data.draw(GUIDE_QUERY), headers=htmx)
+        elif which == "apply":
+            who = data.draw(st.sampled_from(("anonymous", "chenjianguo")), "who")
+            fz.send(c[who], "query", "GET", "/apply", params=data.draw(APPLY_QUERY))
+        elif which in ("verify", "article", "step"):
+            prefix = {"verify": "/verify/", "article": "/policy/", "step": "/apply/step/"}[which]
+            who = "chenjianguo" if which == "step" else "anonymous"
+            fz.send(c[who], "query", "GET", prefix + quote(data.draw(fz.HOSTILE_QUERY, "path"), safe=""))
+        elif which == "window":
+            fz.send(c["clerk"], "query", "GET", "/admin/window", params=data.draw(window_query))
+        elif which == "tasks":
+            fz.send(c["officer-gongan"], "query", "GET", "/admin/tasks", params=data.draw(tasks_query))
+        elif which == "since":
+            since = data.draw(SINCE_QUERY)
+            fz.send(c["chenjianguo"], "query", "GET", f"/my/{app_id}", params=since, headers={"HX-Request": "true"})
+        else:
+            who = data.draw(st.sampled_from(("chenjianguo", "clerk", "officer-gongan")), "who")
+            page = data.draw(st.sampled_from(id_pages), "page").format(data.draw(ids, "id"))
+            fz.send(c[who], "query", "GET", page)
+
+    case()
+    _report(capsys, "search and list queries, ids in paths", before_total)
