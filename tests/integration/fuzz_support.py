@@ -230,12 +230,15 @@ class _Fields(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.values: dict[str, list[str]] = {}
+        self.names: set[str] = set()  # every field of any kind
         self._textarea: str | None = None
         self._buffer: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         name = a.get("name")
+        if tag in ("input", "select", "textarea") and name:
+            self.names.add(name)
         if tag == "input" and name and (a.get("type") or "").lower() in self.TEXT_TYPES:
             self.values.setdefault(name, []).append(a.get("value") or "")
         elif tag == "textarea" and name:
@@ -251,11 +254,20 @@ class _Fields(HTMLParser):
             self._textarea = None
 
 
-def shown_fields(page: str) -> dict[str, list[str]]:
+def _parse(page: str) -> _Fields:
     parser = _Fields()
     parser.feed(page)
     parser.close()
-    return parser.values
+    return parser
+
+
+def shown_fields(page: str) -> dict[str, list[str]]:
+    return _parse(page).values
+
+
+def field_names(page: str) -> set[str]:
+    """The names of every field of a page's forms."""
+    return _parse(page).names
 
 
 def typed(value: Any) -> str | None:
