@@ -25,8 +25,38 @@ from starlette.testclient import TestClient
 #: strategies avoid exactly that input while the entry is here. REMOVE the entry once the fix is
 #: merged: the fuzz then covers the input again (and must stay green).
 KNOWN_DEFECTS: dict[str, str] = {
-    "huge-ints": "issue 11 item 11: integers ≥ 2**63 in a path id or ?page= raise OverflowError (500)",
+    "huge-ints": "issue 11 item 11: an id in a path or a ?page= beyond the database's integer answers 500 "
+                 "(SQLite: ≥ 2**63, OverflowError; PostgreSQL: ≥ 2**31, the id columns are 32-bit: DataError)",
 }
+ON_POSTGRES = (os.environ.get("DATABASE_URL") or "").startswith("postgresql")
+if ON_POSTGRES:
+    KNOWN_DEFECTS["nul-postgresql"] = (
+        "NEW, found by this fuzz (not in issue 11): a NUL character reaches a PostgreSQL text parameter "
+        "(psycopg DataError, 500): POST /apply/submit submit_key, POST /admin/staff sub and name, "
+        "GET /admin/window?q= and /admin/tasks?q=, GET /verify/<token>, the reason of "
+        "POST /admin/applications/<id>/return and /reveal (staff text is not cleaned of control characters "
+        "as citizens' is). SQLite stores NUL, so the SQLite run keeps fuzzing it."
+    )
+
+#: while "huge-ints" is known, integers are drawn within PostgreSQL's 32-bit INTEGER
+SAFE_INT = 2**31 - 1
+
+
+def ints() -> st.SearchStrategy[int]:
+    """Integers for ids and numbers: unbounded, unless a known defect makes huge ones fail for now."""
+    return st.integers(-SAFE_INT, SAFE_INT) if "huge-ints" in KNOWN_DEFECTS else st.integers()
+
+
+def _huge_int(text: str) -> bool:
+    try:
+        return abs(int(text)) > SAFE_INT
+    except ValueError:
+        return False
+
+
+def db_int(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A value the portal turns into an integer for a query (?page=): huge ones skipped while known."""
+    return strategy.filter(lambda v: not _huge_int(v)) if "huge-ints" in KNOWN_DEFECTS else strategy
 
 # --- the tally printed by each fuzz test ------------------------------------------------------------
 
@@ -103,8 +133,13 @@ def _hostile_text(longest: int) -> st.SearchStrategy[str]:
     )
 
 
-HOSTILE = _hostile_text(5000)  # up to ~100 KB in a form field
-HOSTILE_QUERY = _hostile_text(120)  # URLs stay below the ~8 KB every server and browser accepts
+def _known_safe(text: str) -> str:
+    """Leave out exactly what a known defect fails on (see KNOWN_DEFECTS), nothing else."""
+    return text.replace("\x00", "") if "nul-postgresql" in KNOWN_DEFECTS else text
+
+
+HOSTILE = _hostile_text(5000).map(_known_safe)  # up to ~100 KB in a form field
+HOSTILE_QUERY = _hostile_text(120).map(_known_safe)  # URLs stay below the ~8 KB every server accepts
 
 
 def weighted(*pairs: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
@@ -117,16 +152,23 @@ def value(valid: Sequence[str] = (), *, kind: str = "text", query: bool = False)
     pairs: list[tuple[int, st.SearchStrategy[str]]] = [(3, HOSTILE_QUERY if query else HOSTILE)]
     if kind == "number":
         pairs.append((1, st.sampled_from(NUMBERS)))
-        pairs.append((1, st.integers().map(str) if "huge-ints" not in KNOWN_DEFECTS
-                      else st.integers(-(2**63) + 1, 2**63 - 1).map(str)))
+        pairs.append((1, ints().map(str)))
     elif kind == "date":
         pairs.append((1, st.sampled_from(DATES)))
         pairs.append((1, st.dates().map(lambda d: d.isoformat())))
     elif kind == "time":
         pairs.append((2, st.sampled_from(TIMES)))
     if valid:
-        pairs.append((3, st.sampled_from(tuple(valid))))
+        good = st.sampled_from(tuple(valid))
+        pairs.append((3, good))
+        pairs.append((2, st.builds(_insert, good, st.sampled_from(PIECES), st.integers(0, 8)).map(_known_safe)))
     return weighted(*pairs)
+
+
+def _insert(text: str, piece: str, at: int) -> str:
+    """A valid value carrying a hostile piece, so it may get past the checks into storage."""
+    at = min(at, len(text))
+    return text[:at] + piece + text[at:]
 
 
 def value_q(valid: Sequence[str] = (), *, kind: str = "text") -> st.SearchStrategy[str]:
