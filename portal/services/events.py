@@ -19,6 +19,15 @@ class Actor:
 
 
 SYSTEM = Actor("system", None, "系统")
+SUMMARY_MAX: int = Event.__table__.c.summary.type.length  # type: ignore[attr-defined]
+
+
+def fit_summary(summary: str) -> str:
+    """Cut a summary that would not fit its column (a long typed reason) instead of failing the change.
+
+    The full text stays where the change keeps it (return reason, task message, SMS body).
+    """
+    return summary if len(summary) <= SUMMARY_MAX else summary[: SUMMARY_MAX - 1] + "…"
 
 
 def record(
@@ -45,7 +54,7 @@ def record(
         actor_name=actor.name,
         application_id=application_id,
         task_id=task_id,
-        summary=summary,
+        summary=fit_summary(summary),
         public=public,
         before=before,
         after=after,

@@ -10,6 +10,7 @@ from auth.permissions import Staff, load_staff
 from portal.crypto import Vault
 from portal.db import transaction
 from portal.models import Application, DepartmentTask
+from portal.services import workflow as wf
 from portal.services.demo import DEMO_CITIZENS, DeceasedSpec, build_submitted, ensure_account, make_id
 
 #: the stand-in provider of the test settings (BASE_URL http://testserver): demo identities belong to it
@@ -56,3 +57,15 @@ def new_application(db: sessionmaker[Session], vault: Vault, **kw: object) -> in
 def tasks_by_matter(session: Session, app_id: int) -> dict[str, DepartmentTask]:
     return {t.matter_code: t for t in session.scalars(
         select(DepartmentTask).where(DepartmentTask.application_id == app_id))}
+
+
+def returned_application(db: sessionmaker[Session], vault: Vault, *, reason: str = "请补充户口簿首页复印件",
+                         **kw: object) -> int:
+    """A submitted application the window returned to the family (so every step may be corrected)."""
+    app_id = new_application(db, vault, **kw)
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        assert app is not None
+        clerk = "clerk" if app.county_code == "330302" else "clerk-ruian"
+        wf.return_application(s, app_id, app.version, staff(s, clerk), reason)
+    return app_id
