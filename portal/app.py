@@ -20,6 +20,7 @@ from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker
 from portal.services.bootstrap import validate_reference_data, warm_up
 from portal.web import site
+from portal.web.bounded import NulRefusalMiddleware
 from portal.web.common import STATIC_DIR, Services
 from portal.web.security import (
     BodySizeLimitMiddleware,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(NulRefusalMiddleware),
         Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/api/", "/idp/token", "/idp/userinfo")),
         Middleware(ServerSessionMiddleware, store=sessions, cookie_name=SESSION_COOKIE,
                    https_only=settings.https_only),

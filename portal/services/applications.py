@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
+from portal.domain.reference import SCENARIOS
 from portal.models import Application, CitizenAccount
 from portal.services.events import Actor, record
 
@@ -98,6 +99,9 @@ def read_draft(vault: Vault, app: Application) -> Draft:
     return Draft.from_bytes(vault.open_bytes(app.draft_blob) if app.draft_blob else None)
 
 
+SCENARIO_CODES = frozenset(s.code for s in SCENARIOS)
+
+
 def write_draft(vault: Vault, app: Application, draft: Draft, *, current_step: str | None = None) -> None:
     app.draft_blob = vault.seal_bytes(draft.to_bytes())
     if current_step is not None:
@@ -105,7 +109,7 @@ def write_draft(vault: Vault, app: Application, draft: Draft, *, current_step: s
     d_id = draft.answers.get("d_id")
     if d_id and "deceased" in draft.done:
         app.deceased_bidx = vault.index(str(d_id))
-    if draft.answers.get("scenario"):
+    if draft.answers.get("scenario") in SCENARIO_CODES:  # a draft saved for later may hold a raw, invalid answer
         app.scenario = str(draft.answers["scenario"])
     hukou = str(draft.answers.get("d_hukou") or "")
     if ":" in hukou and "deceased" in draft.done:

@@ -69,6 +69,11 @@ def notice_for_owner(session: Session, app_id: int, account_id: int) -> Completi
     return notice(application)
 
 
+def owns(session: Session, app_id: int, account_id: int) -> bool:
+    application = session.get(Application, app_id)
+    return application is not None and application.account_id == account_id and application.number is not None
+
+
 def notice_pdf(view: CompletionView) -> bytes:
     return render_completion(view)
 

@@ -5,8 +5,10 @@ gateway never took) can be sent back to the queue or withdrawn.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -53,26 +55,29 @@ def jobs_page(request: Request, form: FormData | None, staff: Staff) -> Response
         oldest=None if age is None else int(age)))
 
 
+def _act(request: Request, act: Callable[[Session, int], bool], done: str, refused: str) -> Response:
+    with transaction(services(request).db) as session:
+        ok = act(session, request.path_params["job_id"])
+    flash(request, done if ok else refused)
+    return redirect("/admin/jobs")
+
+
 @page
 @staff_only(Role.ADMIN)
-def job_action(request: Request, form: FormData | None, staff: Staff) -> Response:
-    job_id = request.path_params["job_id"]
-    action = request.path_params["action"]
-    with transaction(services(request).db) as session:
-        if action == "retry":
-            done = jobs.retry(session, job_id)
-            text = "已重新排队，后台任务进程会马上执行。" if done else "这个任务现在不能重试（可能已经在执行或已完成）。"
-        elif action == "cancel":
-            done = jobs.cancel(session, job_id)
-            text = "已取消这个任务。" if done else "这个任务现在不能取消（可能已经在执行或已完成）。"
-        else:
-            raise HTTPException(status_code=404)
-    flash(request, text)
-    return redirect("/admin/jobs")
+def job_retry(request: Request, form: FormData | None, staff: Staff) -> Response:
+    return _act(request, jobs.retry, "已重新排队，后台任务进程会马上执行。",
+                "这个任务现在不能重试（可能已经在执行或已完成）。")
+
+
+@page
+@staff_only(Role.ADMIN)
+def job_cancel(request: Request, form: FormData | None, staff: Staff) -> Response:
+    return _act(request, jobs.cancel, "已取消这个任务。", "这个任务现在不能取消（可能已经在执行或已完成）。")
 
 
 def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [
         Route("/admin/jobs", jobs_page, methods=["GET"]),
-        Route("/admin/jobs/{job_id:int}/{action:str}", job_action, methods=["POST"]),
+        Route("/admin/jobs/{job_id:int}/retry", job_retry, methods=["POST"]),
+        Route("/admin/jobs/{job_id:int}/cancel", job_cancel, methods=["POST"]),
     ]

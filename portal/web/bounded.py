@@ -1,22 +1,29 @@
-"""Bounded integers from URLs: ids in paths and page numbers in query strings.
+"""Bounded input from URLs and forms: ids in paths, page numbers, and no NUL characters.
 
 A 19-digit id such as `/my/9223372036854775808` used to reach the database and fail there
-(SQLite integers are 64-bit: OverflowError, a 500). Starlette's `int` path converter is
-replaced here, once, by one that matches at most 18 digits, so every `{name:int}` route
-answers 404 for a longer number without any handler knowing. Page numbers are clamped.
+(SQLite: OverflowError; PostgreSQL, whose id columns are 32-bit INTEGER: DataError from 2**31).
+Starlette's `int` path converter is replaced here, once, by one that matches at most 9 digits,
+so every `{name:int}` route answers 404 for a longer number without any handler knowing. Page
+numbers are clamped. A NUL character, which PostgreSQL refuses in text, is refused at the door
+(400) in paths and query strings (`NulRefusalMiddleware`) and dropped from forms (`has_nul`,
+checked where forms are read: what else was typed is kept).
 """
 from __future__ import annotations
 
-from starlette.convertors import Convertor, register_url_convertor
+from collections.abc import Iterable
 
-MAX_DIGITS = 18  # below 2**63: every database and Python's int agree on it
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MAX_DIGITS = 9  # below 2**31: the id columns are 32-bit INTEGER on PostgreSQL
 MAX_PAGE = 10_000
 
 
 class BoundedIntConvertor(Convertor[int]):
-    """Like Starlette's `int`, but only numbers that fit a 64-bit column (else no match: 404)."""
+    """Like Starlette's `int`, but only numbers that fit the id columns (else no match: 404)."""
 
-    regex = "[0-9]{1,%d}" % MAX_DIGITS
+    regex = f"[0-9]{{1,{MAX_DIGITS}}}"
 
     def convert(self, value: str) -> int:
         return int(value)
@@ -39,3 +46,23 @@ def page_number(raw: str | None) -> int:
     if len(text) > len(str(MAX_PAGE)):
         return MAX_PAGE
     return min(max(1, int(text)), MAX_PAGE)
+
+
+def has_nul(values: Iterable[object]) -> bool:
+    """True when any text value holds a NUL character (no form field ever needs one)."""
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
+class NulRefusalMiddleware:
+    """400 for a NUL character in the path or the query string, before any handler sees it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope.get("path", "")
+                                        or b"%00" in scope.get("query_string", b"").lower()):
+            response = PlainTextResponse("请求有误：网址里有无法处理的字符。请回到上一页重新操作。", status_code=400)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

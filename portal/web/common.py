@@ -27,7 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from portal.config import ROOT, Settings
 from portal.crypto import Vault
 from portal.db import run_with_retries
-from portal.web import bounded  # noqa: F401 - registers the bounded `{name:int}` path converter
+from portal.web import bounded  # also registers the bounded `{name:int}` path converter
 
 TEMPLATE_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
@@ -76,6 +76,8 @@ async def read_form(request: Request) -> FormData:
     """Parse a POSTed form and verify its CSRF token (field, or header for htmx)."""
     form = await request.form()
     check_csrf(request, str(form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""))
+    if bounded.has_nul(form.values()):  # no field needs one, and PostgreSQL refuses it in text
+        form = FormData([(k, v.replace("\x00", "") if isinstance(v, str) else v) for k, v in form.multi_items()])
     return form
 
 

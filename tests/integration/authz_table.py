@@ -90,7 +90,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/my", "GET"): SIGNED_IN,
     ("/my/{app_id:int}", "GET"): OWNER,
     ("/my/{app_id:int}/receipt.pdf", "GET"): OWNER,
-    ("/admin/applications/{app_id:int}/archive.pdf", "GET"): CASE_VIEWERS,
+    ("/admin/applications/{app_id:int}/archive.pdf", "GET"): CASE_VIEWERS,  # the form's page
+    ("/admin/applications/{app_id:int}/archive.pdf", "POST"): CASE_VIEWERS,  # a reason is needed: 400 without
+    ("/my/{app_id:int}/completion.pdf", "GET"): OWNER,  # not finished yet: back to the progress page
     ("/verify/{token:str}", "GET"): EVERYONE,
     # 政策咨询
     ("/policy", "GET"): EVERYONE,
@@ -117,7 +119,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/staff", "POST"): ADMINS,
     ("/admin/staff/{member_id:int}/active", "POST"): ADMINS,
     ("/admin/outbox", "GET"): ADMINS,
-    ("/admin/outbox", "POST"): ADMINS,
+    ("/admin/jobs", "GET"): ADMINS,
+    ("/admin/jobs/{job_id:int}/retry", "POST"): ADMINS,
+    ("/admin/jobs/{job_id:int}/cancel", "POST"): ADMINS,
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.
@@ -131,6 +135,7 @@ OUT_OF_SCOPE: dict[str, str] = {
 PATH_PARAMS: dict[str, str] = {
     "app_id": "{app_id}",
     "task_id": "{task_id}",
+    "job_id": "{job_id}",  # the fixture application's first text to send
     "member_id": "{member_id}",  # the 瑞安 公安 officer's membership (not the admin's own)
     "step": "scenario",
     "action": "take",

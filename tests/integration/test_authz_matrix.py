@@ -18,7 +18,7 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from portal.models import Application, DepartmentTask, PolicyArticle, StaffMember
+from portal.models import Application, DepartmentTask, Job, PolicyArticle, StaffMember
 from portal.services import receipts
 from tests.conftest import csrf_from
 from tests.helpers import login
@@ -93,8 +93,10 @@ def world(app, db, vault, settings) -> Iterator[World]:  # type: ignore[no-untyp
         member_id = s.scalar(select(StaffMember.id).where(StaffMember.sub == STAFF["officer-gongan-ruian"]))
         slug = s.scalar(select(PolicyArticle.slug).order_by(PolicyArticle.id).limit(1))
         assert member_id is not None and slug
+        job_id = s.scalar(select(Job.id).order_by(Job.id).limit(1))
+        assert job_id is not None, "the fixture application queued no text"
         params = {"app_id": str(app_id), "task_id": str(tasks["gongan"].id), "member_id": str(member_id),
-                  "slug": slug}
+                  "slug": slug, "job_id": str(job_id)}
     with db() as s:  # issuing the receipt token is a write: its own transaction
         application = s.get(Application, app_id)
         params["token"] = receipts.receipt_for(s, vault, application, settings).token

@@ -1,6 +1,8 @@
 """Huge ids and page numbers are a 404 or a clamped page, never a 500 (issue 11, item 11)."""
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +14,8 @@ from tests.conftest import csrf_from
 from tests.helpers import login
 from tests.integration.factories import new_application
 
-HUGE = ("9223372036854775808", "9223372036854775807", "99999999999999999999999999", "0" * 40 + "1")
+# 2**63 and 2**63 - 1 (SQLite's integers), 2**31 (PostgreSQL's INTEGER id columns), and longer
+HUGE = ("9223372036854775808", "9223372036854775807", "2147483648", "99999999999999999999999999", "0" * 40 + "1")
 
 
 @pytest.fixture
@@ -75,4 +78,37 @@ def test_every_int_path_parameter_is_bounded(app) -> None:  # type: ignore[no-un
         ints = [name for name in route.param_convertors if f"{{{name}:int}}" in route.path]
         assert ints, route.path
         for name in ints:
-            assert route.param_convertors[name].regex == "[0-9]{1,18}", route.path
+            assert route.param_convertors[name].regex == "[0-9]{1,9}", route.path
+
+
+def test_a_nul_character_is_refused_in_urls_and_dropped_from_forms(tab: TestClient, db, vault) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses NUL in text (a 500 found by the fuzz): never let one reach the database."""
+    assert tab.get("/verify/abc%00def").status_code == 400
+    login(tab, "clerk")
+    assert tab.get("/admin/window?q=%E9%99%88%00").status_code == 400
+    app_id = new_application(db, vault)
+    page = tab.get(f"/admin/applications/{app_id}").text
+    r = tab.post(f"/admin/applications/{app_id}/return",
+                 data={"csrf_token": csrf_from(page), "version": re.search(r'name="version" value="(\d+)"', page).group(1),
+                       "reason": "请补充\x00户口簿"})
+    assert r.status_code == 303
+    with db() as s:
+        from portal.models import Application
+
+        assert s.get(Application, app_id).return_reason == "请补充户口簿"
+
+
+def test_a_raw_answer_saved_for_later_never_reaches_a_short_column(tab: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    """保存，稍后继续 keeps what was typed, even invalid; only valid codes reach the case columns
+    (PostgreSQL refuses a 23-character scenario in VARCHAR(20): a 500 found by the fuzz)."""
+    from tests.integration.test_apply_support import csrf, start
+
+    start(tab)
+    r = tab.post("/apply/step/scenario", data={"csrf_token": csrf(tab), "scenario": "<script>zq9x()</script>",
+                                                "action": "save"})
+    assert r.status_code == 303 and r.headers["location"] == "/apply/saved"
+    with db() as s:
+        from portal.models import Application
+
+        draft = s.query(Application).filter(Application.status == "draft").one()
+        assert draft.scenario is None

@@ -41,7 +41,9 @@ FUZZED_POSTS = {
     "/admin/applications/{app_id:int}/accept", "/admin/applications/{app_id:int}/return",
     "/admin/applications/{app_id:int}/channel", "/admin/applications/{app_id:int}/reveal",
     "/admin/tasks/{task_id:int}/{action:str}",  # test_staff_forms
-    "/admin/staff", "/admin/staff/{member_id:int}/active", "/admin/outbox", "/prefs/elder",  # test_admin_forms
+    "/admin/staff", "/admin/staff/{member_id:int}/active", "/prefs/elder",
+    "/admin/applications/{app_id:int}/archive.pdf", "/admin/jobs/{job_id:int}/retry",
+    "/admin/jobs/{job_id:int}/cancel",  # test_admin_forms
 }
 NOT_FUZZED = {"/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)"}
 
@@ -164,7 +166,8 @@ def _kept(before: dict[str, Any], after: dict[str, Any], step: steps.Step, what:
     """Answers of the other steps are exactly as they were."""
     for name in set(before) | set(after):
         if name not in step.fields and name != "declaration":
-            assert before.get(name) == after.get(name), f"{what}: answer {name!r} changed {before.get(name)!r} → {after.get(name)!r}"
+            assert before.get(name) == after.get(name), \
+                f"{what}: answer {name!r} changed {before.get(name)!r} → {after.get(name)!r}"
 
 
 EDITABLE = [s for s in steps.STEPS if s.name != "check"]
@@ -342,16 +345,21 @@ def test_staff_forms(staffed: Staffed, db, vault, capsys) -> None:  # type: igno
     _report(capsys, "back office (window and department actions)", before_total)
 
 
-def test_admin_forms(staffed: Staffed, db, capsys) -> None:  # type: ignore[no-untyped-def]
-    from portal.models import StaffMember
+def test_admin_forms(staffed: Staffed, db, vault, settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    from portal.models import Job, StaffMember
+    from tests.integration.factories import new_application
 
     before_total = fz.TALLY.cases
     cat = default_catalogue()
     with transaction(db) as s:
-        target = StaffMember(sub="fuzz-target", name="待停用", role="officer", department="minzheng", county_code="330302")
+        target = StaffMember(issuer=settings.oidc_issuer, sub="fuzz-target", name="待停用", role="officer",
+                             department="minzheng", county_code="330302")
         s.add(target)
         s.flush()
         target_id = target.id
+    case_id = new_application(db, vault)  # its archive copy, and the texts it queued (jobs)
+    with db() as s:
+        job_ids = list(s.scalars(select(Job.id)))
     staff_form = fz.form({
         "sub": fz.value(["zj-u-9001", "zj-u-0101"]), "name": fz.value(["王芳"]),
         "role": fz.value(["window_clerk", "officer", "admin"]), "department": fz.value([d.code for d in cat.departments]),
@@ -364,7 +372,7 @@ def test_admin_forms(staffed: Staffed, db, capsys) -> None:  # type: ignore[no-u
     @fz.fuzz_settings(examples=100)
     @given(data=st.data())
     def case(data: st.DataObject) -> None:
-        which = data.draw(st.sampled_from(("staff", "staff", "active", "outbox", "elder")), "form")
+        which = data.draw(st.sampled_from(("staff", "staff", "active", "archive", "job", "elder")), "form")
         if which == "staff":
             posted = data.draw(staff_form, "fields")
             fz.send(admin, "admin", "POST", "/admin/staff", data={"csrf_token": token, **posted}, follow=True)
@@ -375,9 +383,14 @@ def test_admin_forms(staffed: Staffed, db, capsys) -> None:  # type: ignore[no-u
                     posted["version"] = str(s.get(StaffMember, target_id).version)  # type: ignore[union-attr]
             fz.send(admin, "admin", "POST", f"/admin/staff/{target_id}/active", data={"csrf_token": token, **posted},
                     follow=True)
-        elif which == "outbox":
-            posted = data.draw(fz.form({"send": fz.HOSTILE}), "fields")
-            fz.send(admin, "admin", "POST", "/admin/outbox", data={"csrf_token": token, **posted}, follow=True)
+        elif which == "archive":
+            posted = data.draw(fz.form({"archive_reason": fz.HOSTILE}), "fields")
+            fz.send(admin, "admin", "POST", f"/admin/applications/{case_id}/archive.pdf",
+                    data={"csrf_token": token, **posted}, follow=True)
+        elif which == "job":
+            job_id = data.draw(st.one_of(st.sampled_from(job_ids or [1]), st.integers(0, 10**9)), "job")
+            verb = data.draw(st.sampled_from(("retry", "cancel")), "verb")
+            fz.send(admin, "admin", "POST", f"/admin/jobs/{job_id}/{verb}", data={"csrf_token": token}, follow=True)
         else:
             posted = data.draw(elder_form, "fields")
             visitor = staffed.clients["anonymous"]
@@ -407,7 +420,6 @@ def test_search_and_list_queries(staffed: Staffed, db, vault, capsys) -> None:  
     from urllib.parse import quote
 
     from portal.services import queues
-
     from tests.integration.factories import new_application
 
     before_total = fz.TALLY.cases
