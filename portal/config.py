@@ -35,7 +35,7 @@ SETTINGS_DOC: dict[str, str] = {
     "PORT": "Port uvicorn listens on. Default 8000.",
     "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
     "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
-    # Throttling (portal/services/throttle.py declares the limits; a test keeps these defaults equal).
+    # Throttling (portal/throttle.py declares the limits; a test keeps these defaults equal).
     "RATE_LIMIT_STORAGE": "Where throttling counts: db (a table in DATABASE_URL), or a limits storage URI such as redis://host:6379 (pip install redis) or memory:// (one process only). Default db.",
     "RATE_LIMIT_LOGIN_USER": "Failed logins per username at the stand-in provider, then even the right password waits. Default 5 per 15 minutes.",
     "RATE_LIMIT_LOGIN_IP": "Failed logins per client IP at the stand-in provider. Default 30 per 15 minutes.",

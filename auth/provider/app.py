@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from portal.services.throttle import Throttle, make_storage, retry_text
+from portal.throttle import Throttle, make_storage, retry_text
 
 from .config import DEFAULT_STATIC_DIR, SUPPORTED_SCOPES, ProviderConfig, load_or_create_key, public_jwks
 from .personas import CLAIMS_SUPPORTED, Persona, PersonaStore

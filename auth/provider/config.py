@@ -82,7 +82,7 @@ class ProviderConfig:
     #: URL of the login page stylesheet (served by the portal, or by the standalone app)
     css_href: str = "/static/css/idp.css"
     #: failed-login limits (`login_user`, `login_ip`) and where they are counted: the portal's
-    #: RATE_LIMIT_* settings, read from the same environment (portal/services/throttle.py)
+    #: RATE_LIMIT_* settings, read from the same environment (portal/throttle.py)
     rate_limits: Mapping[str, str] = field(default_factory=lambda: rate_limit_overrides(os.environ))
     rate_limit_storage: str = field(default_factory=lambda: os.environ.get("RATE_LIMIT_STORAGE") or "db")
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from auth.staff import Staff, load_staff
 from portal.config import Settings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker, transaction
@@ -193,9 +194,7 @@ def _write_answers(vault: Vault, app: Application, spec: DeceasedSpec, cert: str
 
 # --- the demo applications -----------------------------------------------------------------------
 
-def _staff(session: Session, issuer: str, sub: str):  # type: ignore[no-untyped-def]
-    from auth.permissions import load_staff
-
+def _staff(session: Session, issuer: str, sub: str) -> Staff:
     staff = load_staff(session, issuer, sub)
     assert staff is not None, f"demo staff {sub} missing"
     return staff

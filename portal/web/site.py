@@ -135,7 +135,7 @@ FAULT_HANDLERS = {SQLAlchemyError: db_fault}
 
 async def http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status == 401:  # auth.permissions.LoginRequired: send the visitor to log in, then back
+    if status == 401:  # a page that needs a login (detail: the page): log in, then back
         return redirect("/login?next=" + safe_next(str(getattr(exc, "detail", "/"))))
     if status == 429 and isinstance(exc, HTTPException):  # throttled: say when to try again
         return too_many_requests(request, exc)
