@@ -58,7 +58,6 @@ HTML_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-DEMO_PASSWORD_NOTE = "演示密码："
 
 MSG_BAD_LOGIN = "用户名或密码错误，请重新输入。"
 MSG_LOCKED = "登录失败的次数太多了。为了保护账户安全，现在暂时不能登录，请在{when}再试。"
