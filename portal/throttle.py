@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.config import RATE_LIMIT_PREFIX
 from portal.domain.clock import CHINA
 from portal.models import ThrottleCounter
 
@@ -166,7 +167,7 @@ def parse_limits(overrides: Mapping[str, str]) -> dict[str, list[RateLimitItem]]
     """Every declared limit with the county's overrides applied; a wrong name or notation stops start-up."""
     unknown = sorted(set(overrides) - set(LIMITS))
     if unknown:
-        names = ", ".join("RATE_LIMIT_" + n.upper() for n in unknown)
+        names = ", ".join(RATE_LIMIT_PREFIX + n.upper() for n in unknown)
         raise ConfigurationError(f"unknown rate limit setting(s): {names}")
     parsed: dict[str, list[RateLimitItem]] = {}
     for name, limit in LIMITS.items():
@@ -174,7 +175,7 @@ def parse_limits(overrides: Mapping[str, str]) -> dict[str, list[RateLimitItem]]
         try:
             parsed[name] = parse_many(notation)
         except ValueError:
-            raise ConfigurationError(f"RATE_LIMIT_{name.upper()}: cannot read {notation!r}") from None
+            raise ConfigurationError(f"{RATE_LIMIT_PREFIX}{name.upper()}: cannot read {notation!r}") from None
     return parsed
 
 
