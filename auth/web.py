@@ -94,7 +94,8 @@ async def login(request: Request) -> Response:
     request.session[NEXT_KEY] = safe_next(request.query_params.get("next"), "/")
     redirect_uri = services(request).settings.base_url + "/auth/callback"
     try:
-        return await _client(request).authorize_redirect(request, redirect_uri)
+        response: Response = await _client(request).authorize_redirect(request, redirect_uri)
+        return response
     except (httpx.HTTPError, OAuthError, ValueError) as exc:
         log.warning("identity provider unreachable at login: %s", exc)
         return _unreachable(request)

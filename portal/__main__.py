@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.engine import Engine
+
 from portal.config import Settings, UnsafeSettings
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from portal.db import make_engine
 
     return make_engine(settings.database_url)

@@ -81,9 +81,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={400: site.http_exception, 401: site.http_exception, 403: site.http_exception, 404: site.http_exception,
-                            405: site.http_exception, 409: site.http_exception, 429: site.http_exception, 500: site.server_error,
-                            Exception: site.server_error, **site.FAULT_HANDLERS},
+        exception_handlers={**{status: site.http_exception for status in (400, 401, 403, 404, 405, 409, 429)},
+                            500: site.server_error, Exception: site.server_error, **site.FAULT_HANDLERS},
         lifespan=lifespan,
     )
     app.state.services = svc

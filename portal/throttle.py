@@ -80,11 +80,9 @@ class DatabaseStorage(Storage):
     PURGE_EVERY = 500  # increments between deletions of expired rows
 
     def __init__(self, engine: Engine, wrap_exceptions: bool = False) -> None:
-        dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-        if engine.dialect.name not in dialects:
+        if engine.dialect.name not in ("sqlite", "postgresql"):
             raise ConfigurationError(f"no throttle storage for {engine.dialect.name}: set RATE_LIMIT_STORAGE")
         self.engine = engine
-        self._insert = dialects[engine.dialect.name]
         self._increments = itertools.count(1)
         super().__init__(None, wrap_exceptions=wrap_exceptions)
 
@@ -94,20 +92,21 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Add `amount` to the window's count (a new window when the old one ended); the new count."""
-        t = ThrottleCounter.__table__
+        t = ThrottleCounter
         at = now()
-        ended = t.c.expires_at <= at
+        ended = t.expires_at <= at
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(t)
         stmt = (
-            self._insert(t)
+            insert
             .values(key=key, hits=amount, expires_at=at + expiry)
             .on_conflict_do_update(
-                index_elements=[t.c.key],
+                index_elements=[t.key],
                 set_={
-                    "hits": case((ended, amount), else_=t.c.hits + amount),
-                    "expires_at": case((ended, at + expiry), else_=t.c.expires_at),
+                    "hits": case((ended, amount), else_=t.hits + amount),
+                    "expires_at": case((ended, at + expiry), else_=t.expires_at),
                 },
             )
-            .returning(t.c.hits)
+            .returning(t.hits)
         )
         with self.engine.begin() as conn:
             hits = int(conn.execute(stmt).scalar_one())
@@ -116,9 +115,9 @@ class DatabaseStorage(Storage):
         return hits
 
     def _live(self, key: str) -> tuple[int, float] | None:
-        t = ThrottleCounter.__table__
+        t = ThrottleCounter
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.c.hits, t.c.expires_at).where(t.c.key == key, t.c.expires_at > now())).first()
+            row = conn.execute(select(t.hits, t.expires_at).where(t.key == key, t.expires_at > now())).first()
         return (int(row[0]), float(row[1])) if row else None
 
     def get(self, key: str) -> int:
@@ -139,18 +138,16 @@ class DatabaseStorage(Storage):
 
     def reset(self) -> int | None:
         with self.engine.begin() as conn:
-            return conn.execute(delete(ThrottleCounter.__table__)).rowcount
+            return conn.execute(delete(ThrottleCounter)).rowcount
 
     def clear(self, key: str) -> None:
-        t = ThrottleCounter.__table__
         with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.key == key))
+            conn.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
 
     def purge(self) -> None:
         """Delete windows that ended (rows for IPs and accounts no longer counted)."""
-        t = ThrottleCounter.__table__
         with self.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.expires_at < now()))
+            conn.execute(delete(ThrottleCounter).where(ThrottleCounter.expires_at < now()))
 
 
 def make_storage(uri: str, engine: Engine) -> Storage:

@@ -90,8 +90,8 @@ def build(args: argparse.Namespace) -> tuple[ProviderConfig, Starlette]:
     if args.db.startswith("sqlite:///"):
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(args.db)
-    Base.metadata.create_all(engine, tables=[IdpAuthCode.__table__, IdpAccessToken.__table__,
-                                                    ThrottleCounter.__table__])
+    tables = [Base.metadata.tables[m.__tablename__] for m in (IdpAuthCode, IdpAccessToken, ThrottleCounter)]
+    Base.metadata.create_all(engine, tables=tables)
     return config, create_standalone_app(config, make_sessionmaker(engine))
 
 

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from joserfc.jwk import RSAKey
@@ -176,8 +177,8 @@ def load_or_create_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def public_jwks(key: RSAKey) -> dict:
+def public_jwks(key: RSAKey) -> dict[str, list[dict[str, Any]]]:
     """The JWKS document: the public part of the signing key only."""
-    jwk = key.as_dict(private=False)
+    jwk: dict[str, Any] = dict(key.as_dict(private=False))
     jwk.update({"kid": key.kid, "use": "sig", "alg": "RS256"})
     return {"keys": [jwk]}

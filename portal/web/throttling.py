@@ -39,7 +39,8 @@ def build_throttle(settings: Settings, engine: Engine) -> Throttle:
 
 
 def throttle(request: Request) -> Throttle:
-    return services(request).extras["throttle"]
+    checker: Throttle = services(request).extras["throttle"]
+    return checker
 
 
 class TooManyRequests(HTTPException):
