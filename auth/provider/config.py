@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from joserfc.jwk import RSAKey
 
-from portal.config import rate_limit_overrides
+from portal.config import rate_limit_overrides, setting
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class ProviderConfig:
     #: failed-login limits (`login_user`, `login_ip`) and where they are counted: the portal's
     #: RATE_LIMIT_* settings, read from the same environment (portal/throttle.py)
     rate_limits: Mapping[str, str] = field(default_factory=lambda: rate_limit_overrides(os.environ))
-    rate_limit_storage: str = field(default_factory=lambda: os.environ.get("RATE_LIMIT_STORAGE") or "db")
+    rate_limit_storage: str = field(default_factory=lambda: setting(os.environ, "RATE_LIMIT_STORAGE") or "db")
 
     def __post_init__(self) -> None:
         self.issuer = self.issuer.rstrip("/")
