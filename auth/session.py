@@ -7,10 +7,18 @@ auth/permissions.py, so deactivation takes effect at once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Protocol, runtime_checkable
 
 from starlette.requests import Request
 
 SESSION_KEY = "user"
+
+
+@runtime_checkable
+class RenewableSession(Protocol):
+    """A session that can move to a new id (auth/sessions.py's SessionData)."""
+
+    def regenerate(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,12 @@ def current_user(request: Request) -> SessionUser | None:
 
 def start_session(request: Request, user: SessionUser) -> None:
     """A fresh session on login, under a new id: nothing from before survives (no fixation)."""
-    request.session.clear()
-    request.session.regenerate()
-    request.session[SESSION_KEY] = asdict(user)
+    session = request.session
+    if not isinstance(session, RenewableSession):
+        raise RuntimeError("a login needs the portal's server-side sessions (auth.sessions.ServerSessionMiddleware)")
+    session.clear()
+    session.regenerate()
+    session[SESSION_KEY] = asdict(user)
 
 
 def end_session(request: Request) -> None:

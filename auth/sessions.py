@@ -18,9 +18,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -47,7 +47,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class SessionData(dict):  # type: ignore[type-arg]
+class SessionData(dict[str, Any]):
     """What handlers see as `request.session`: a dict that can also ask for a new id."""
 
     rotate = False
@@ -128,7 +128,8 @@ class SessionStore:
                                       "expires_at": self._expires(_aware(row.created_at), now)}
             if data is not None:
                 values.update(data=data, account_id=_owner(data))
-            done = session.execute(update(WebSession).where(WebSession.id_hash == id_hash).values(**values))
+            change = update(WebSession).where(WebSession.id_hash == id_hash).values(**values)
+            done = cast(CursorResult[Any], session.execute(change))
             return bool(done.rowcount)
 
     def delete(self, id_hash: str) -> None:
@@ -140,7 +141,7 @@ class SessionStore:
         now = self.clock()
         self._last_purge = now
         with self.db() as session, session.begin():
-            return session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount or 0
+            return cast(CursorResult[Any], session.execute(delete(WebSession).where(WebSession.expires_at <= now))).rowcount or 0
 
 
 def _snapshot(data: dict[str, Any]) -> str:

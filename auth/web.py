@@ -5,30 +5,49 @@ mounted at /idp), with state, nonce and PKCE S256. Any provider failure becomes 
 page that offers to try again; refusals are logged. Tokens are used once and dropped: the
 id_token carries the 身份证号 and phone, so it is kept neither in the session nor in a URL
 (RP-initiated logout names the client instead of sending an id_token_hint).
+
+What a login does in the portal (the account row, the audit event) is a use case of the
+services, `portal.services.accounts.sign_in`: the app factory hands it to `routes`, so auth
+imports no services.
 """
 from __future__ import annotations
 
 import logging
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from joserfc.errors import JoseError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from auth.accounts import sign_in
-from auth.claims import ClaimsError, identity_from_claims
-from auth.session import end_session, start_session
+from auth.claims import ClaimsError, ExternalIdentity, identity_from_claims
+from auth.session import SessionUser, end_session, start_session
 from portal.config import Settings
+from portal.crypto import Vault
 from portal.db import transaction
-from portal.web.common import Services, read_form, redirect, render, safe_next, services
+from portal.pages import Services, read_form, redirect, render, safe_next, services
 
 log = logging.getLogger("portal.auth")
 PROVIDER = "zjzwfw"
 NEXT_KEY = "login_next"
+SIGN_IN_KEY = "sign_in"  # Services.extras: the login use case handed to `routes`
+
+
+class SignIn(Protocol):
+    """The login use case: store what the provider said about `identity`; who is signed in now."""
+
+    def __call__(self, session: Session, vault: Vault, identity: ExternalIdentity, ip: str | None) -> SessionUser: ...
+
+
+def sign_in(svc: Services, session: Session, identity: ExternalIdentity, ip: str | None) -> SessionUser:
+    """Run the login use case the app factory handed to `routes`, in the caller's transaction."""
+    use_case: SignIn = svc.extras[SIGN_IN_KEY]
+    return use_case(session, svc.vault, identity, ip)
 
 
 def build_oauth(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> OAuth:
@@ -51,7 +70,7 @@ def build_oauth(settings: Settings, transport: httpx.AsyncBaseTransport | None =
     return oauth
 
 
-def _client(request: Request):  # type: ignore[no-untyped-def]
+def _client(request: Request) -> Any:  # authlib's StarletteOAuth2App (authlib ships no types)
     return request.app.state.oauth.create_client(PROVIDER)
 
 
@@ -75,7 +94,8 @@ async def login(request: Request) -> Response:
     request.session[NEXT_KEY] = safe_next(request.query_params.get("next"), "/")
     redirect_uri = services(request).settings.base_url + "/auth/callback"
     try:
-        return await _client(request).authorize_redirect(request, redirect_uri)
+        response: Response = await _client(request).authorize_redirect(request, redirect_uri)
+        return response
     except (httpx.HTTPError, OAuthError, ValueError) as exc:
         log.warning("identity provider unreachable at login: %s", exc)
         return _unreachable(request)
@@ -105,9 +125,9 @@ async def callback(request: Request) -> Response:
     next_url = safe_next(request.session.get(NEXT_KEY), "/")
     ip = request.client.host if request.client else None
 
-    def persist():  # type: ignore[no-untyped-def]
+    def persist() -> SessionUser:
         with transaction(svc.db) as session:
-            return sign_in(session, svc.vault, identity, ip)
+            return sign_in(svc, session, identity, ip)
 
     user = await run_in_threadpool(persist)
     start_session(request, user)
@@ -155,8 +175,10 @@ def _provider_mount(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [Mount("/idp", app=create_provider_app(config, svc.db))]
 
 
-def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
+def routes(settings: Settings, svc: Services, login_use_case: SignIn) -> list[BaseRoute]:
+    """The login pages; `login_use_case` is the portal's (portal.services.accounts.sign_in)."""
     svc.extras["oauth"] = build_oauth(settings)
+    svc.extras[SIGN_IN_KEY] = login_use_case
     return [
         Route("/login", login),
         Route("/auth/callback", callback),

@@ -1,13 +1,15 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | settings-doc."""
 from __future__ import annotations
 
 import argparse
 import sys
 
+from sqlalchemy.engine import Engine
+
 from portal.config import Settings, UnsafeSettings
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from portal.db import make_engine
 
     return make_engine(settings.database_url)
@@ -60,6 +62,17 @@ def cmd_check(settings: Settings) -> None:
     print(receipt_fonts())
 
 
+def cmd_settings_doc(write: bool) -> None:
+    """Print docs/settings.md as the declarations make it, or (--write) rewrite the file."""
+    from portal.settings_doc import PATH, render
+
+    if write:
+        PATH.write_text(render())
+        print(f"已写入 {PATH}")
+    else:
+        print(render(), end="")
+
+
 def cmd_serve(settings: Settings, reload: bool = False) -> int:
     import uvicorn
 
@@ -109,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="work background jobs and schedules (SMS, receipts, reminders)")
     worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
     worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
+    doc = sub.add_parser("settings-doc", help="print docs/settings.md from the declared settings")
+    doc.add_argument("--write", action="store_true", help="rewrite docs/settings.md")
     args = parser.parse_args(argv)
+    if args.command == "settings-doc":  # needs no settings (and must not generate secrets)
+        cmd_settings_doc(args.write)
+        return 0
     try:
         settings = Settings.from_env()
     except UnsafeSettings as exc:

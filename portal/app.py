@@ -14,14 +14,16 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from auth import web as login_pages
 from auth.sessions import ServerSessionMiddleware, SessionStore
 from portal.config import Settings, UnsafeSettings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker
+from portal.pages import STATIC_DIR, Services
+from portal.services.accounts import sign_in
 from portal.services.bootstrap import validate_reference_data, warm_up
-from portal.web import site
+from portal.web import registry, site
 from portal.web.bounded import NulRefusalMiddleware
-from portal.web.common import STATIC_DIR, Services
 from portal.web.security import (
     BodySizeLimitMiddleware,
     CrossSiteRefusalMiddleware,
@@ -36,10 +38,10 @@ SESSION_COOKIE = "portal_session"
 
 
 def _area_routes(settings: Settings, svc: Services) -> list[BaseRoute]:
-    """Collect every area's routes; each area module owns its URLs."""
-    from portal.web import registry
-
-    return [*site.routes(), *registry.area_routes(settings, svc)]
+    """Collect every area's routes; each area module owns its URLs. The login pages (auth.web,
+    with the embedded provider at /idp) get the login use case from here."""
+    return [*site.routes(), *login_pages.routes(settings, svc, login_use_case=sign_in),
+            *registry.area_routes(settings, svc)]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
@@ -74,16 +76,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(NulRefusalMiddleware),
-        Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/api/", "/idp/token", "/idp/userinfo")),
+        Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/idp/token", "/idp/userinfo")),
         Middleware(ServerSessionMiddleware, store=sessions, cookie_name=SESSION_COOKIE,
                    https_only=settings.https_only),
     ]
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={400: site.http_exception, 401: site.http_exception, 403: site.http_exception, 404: site.http_exception,
-                            405: site.http_exception, 409: site.http_exception, 429: site.http_exception, 500: site.server_error,
-                            Exception: site.server_error, **site.FAULT_HANDLERS},
+        exception_handlers={**{status: site.http_exception for status in (400, 401, 403, 404, 405, 409, 429)},
+                            500: site.server_error, Exception: site.server_error, **site.FAULT_HANDLERS},
         lifespan=lifespan,
     )
     app.state.services = svc

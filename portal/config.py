@@ -1,6 +1,10 @@
 """Settings from environment variables, with defaults that run embedded.
 
-Every setting is documented in docs/settings.md (a test keeps that list complete).
+Every setting is declared once, in SECTIONS below: its name, its default as written in the
+environment, and what it means. `Settings.from_env` reads them through `setting()`, and
+docs/settings.md is generated from them (`python -m portal settings-doc`; a test keeps the
+committed file equal to it and every variable the code reads declared). The throttling limits
+(RATE_LIMIT_<NAME>) are declared with their defaults in portal/throttle.py.
 Secrets that are not given are generated once into VAR_DIR and reused, never committed.
 """
 from __future__ import annotations
@@ -13,57 +17,142 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# name -> (default, description); docs/settings.md mirrors this table.
-SETTINGS_DOC: dict[str, str] = {
-    "DATABASE_URL": "SQLAlchemy URL. Default: SQLite file var/portal.db. PostgreSQL: postgresql+psycopg://…",
-    "SECRET_KEY": "Signs the stand-in provider's own login cookie. Default: generated into var/secret_key on first run.",
-    "PII_KEY": "Master key (hex, 32 bytes) for encrypting 身份证号/bank accounts and their blind index. Default: generated into var/pii_key.",
-    "BASE_URL": "Public base URL of the portal. Default http://127.0.0.1:8000.",
-    "ALLOWED_HOSTS": "Comma-separated Host header values accepted. Default 127.0.0.1,localhost,testserver.",
-    "HTTPS_ONLY": "1 to mark cookies Secure and send HSTS (behind HTTPS). Default 0. Implies ENVIRONMENT=production unless ENVIRONMENT is set.",
-    "ENVIRONMENT": "development or production. Production refuses to start with the stand-in provider (unless ALLOW_STAND_IN_IDP=1) and hides the demo personas by default. Default: production when HTTPS_ONLY=1, else development.",
-    "ALLOW_STAND_IN_IDP": "1 to allow the embedded stand-in provider in production (a public demo). Default 0.",
-    "SESSION_IDLE_MINUTES": "A session ends after this many minutes without a request. Default 30.",
-    "SESSION_MAX_HOURS": "A session ends this many hours after it began, however active. Default 8.",
-    "MAX_BODY_BYTES": "Largest request body accepted; larger gets 413. Default 1048576.",
-    "OIDC_ISSUER": "Issuer URL of the identity provider. Default: the embedded stand-in at BASE_URL/idp.",
-    "OIDC_CLIENT_ID": "Client id registered at the provider. Default shenhou-portal.",
-    "OIDC_CLIENT_SECRET": "Client secret. Default for the stand-in: generated into var/oidc_client_secret.",
-    "IDP_SHOW_PERSONAS": "1 to list the demo personas on the stand-in login page. Default 1 in development, 0 in production.",
-    "VAR_DIR": "Directory for the SQLite file, generated keys and caches. Default ./var.",
-    "HOST": "Interface uvicorn binds to. Default 127.0.0.1.",
-    "PORT": "Port uvicorn listens on. Default 8000.",
-    "WORKERS": "uvicorn worker processes (use PostgreSQL with more than one). Default 1.",
-    "THREADS": "Threads per worker that run request handlers (sync DB work). Default 8.",
-    # Throttling (portal/services/throttle.py declares the limits; a test keeps these defaults equal).
-    "RATE_LIMIT_STORAGE": "Where throttling counts: db (a table in DATABASE_URL), or a limits storage URI such as redis://host:6379 (pip install redis) or memory:// (one process only). Default db.",
-    "RATE_LIMIT_LOGIN_USER": "Failed logins per username at the stand-in provider, then even the right password waits. Default 5 per 15 minutes.",
-    "RATE_LIMIT_LOGIN_IP": "Failed logins per client IP at the stand-in provider. Default 30 per 15 minutes.",
-    "RATE_LIMIT_STEP_SAVE": "Application step saves and 保存，稍后继续 per account. Default 60 per minute; 600 per hour.",
-    "RATE_LIMIT_SEARCH": "Policy searches per client IP. Default 120 per minute; 2000 per hour.",
-    "RATE_LIMIT_VERIFY": "Receipt checks (/verify) per client IP. Default 30 per minute; 300 per hour.",
-    "RATE_LIMIT_DOWNLOAD": "Receipt and archive PDF downloads per account. Default 30 per 10 minutes; 300 per day.",
-    "RATE_LIMIT_IN_PROGRESS": "Newly typed 身份证号 of a deceased checked for a case in progress, per account. Default 5 per hour; 10 per day.",
-    "JOB_WORKERS": "Background worker processes that `python -m portal worker` starts on this machine. Default 1.",
-    "JOB_LEASE_SECONDS": "How long a worker holds a job before another may take it over (renewed while it runs). Default 60.",
-    "JOB_POLL_SECONDS": "How often an idle worker looks for due jobs. Default 1.",
-    "SCHEDULE_TICK_SECONDS": "How often a worker checks the schedules (reminders, digests, 月对账). Default 30.",
-    "JOB_STUCK_SECONDS": "/healthz reports the queue as stuck (status degraded) when a due job has waited longer than this. Default 300.",
-    "JOB_HANDLER_MODULES": "Extra comma-separated modules that register job handlers (for tests and extensions). Default empty.",
-    "SMS_GATEWAY_URL": "HTTP SMS gateway endpoint; empty keeps the development sender, which only records texts. Default empty.",
-    "SMS_GATEWAY_KEY": "Bearer key for the SMS gateway. Default empty.",
-    "SMS_SIGNATURE": "Signature (签名) the gateway puts on every text. Default 身后一件事.",
-    "SMS_TIMEOUT_SECONDS": "Time-out for one call to the SMS gateway. Default 5.",
-    "SMS_PER_NUMBER_PER_HOUR": "Most texts sent to one mobile number in an hour; more wait. Default 5.",
-    "DUTY_PHONES": "Duty phones for staff texts: department@county=phone, comma-separated (admin@county for escalations). Default empty (no staff texts).",
-    "ESCALATE_AFTER_WORKDAYS": "A task overdue by this many working days is reported to the county's administrators. Default 3.",
-    "PRERENDER_RECEIPTS": "1 to have the worker render the family's receipt right after a submission or correction, so the first download is instant. Default 1.",
-}
 
-RATE_LIMIT_PREFIX = "RATE_LIMIT_"
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable. `default` is what an unset (or empty) variable stands for;
+    None when the default is worked out from other settings, then `default_text` says how."""
+
+    name: str
+    default: str | None
+    meaning: str
+    default_text: str = ""
+
+    @property
+    def documented_default(self) -> str:
+        if self.default_text:
+            return self.default_text
+        return f"`{self.default}`" if self.default else "empty"
 
 
-def _secret_file(var_dir: Path, name: str, make: str) -> str:
+@dataclass(frozen=True)
+class Section:
+    title: str
+    intro: str
+    settings: tuple[Setting, ...]
+
+
+S = Setting
+SECTIONS: tuple[Section, ...] = (
+    Section("The portal", "", (
+        S("DATABASE_URL", None, "SQLAlchemy URL. PostgreSQL: `postgresql+psycopg://…`.",
+          "SQLite file `portal.db` in `VAR_DIR`"),
+        S("SECRET_KEY", None, "Signs the stand-in provider's own login cookie (the portal's session cookie holds only "
+          "a random id, see decision D12).", "generated into `VAR_DIR/secret_key` on first run"),
+        S("PII_KEY", None, "Master key (hex, 32 bytes) for encrypting 身份证号/bank accounts and their blind index.",
+          "generated into `VAR_DIR/pii_key`"),
+        S("BASE_URL", None, "Public base URL of the portal.", "`http://127.0.0.1:PORT`"),
+        S("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver", "Comma-separated Host header values accepted."),
+        S("HTTPS_ONLY", "0", "1 to mark cookies Secure and send HSTS (behind HTTPS). Implies "
+          "`ENVIRONMENT=production` unless `ENVIRONMENT` is set."),
+        S("ENVIRONMENT", None, "`development` or `production`. In production the portal refuses to start with the "
+          "embedded stand-in provider (no `OIDC_ISSUER`) unless `ALLOW_STAND_IN_IDP=1`, and the stand-in hides its "
+          "demo personas unless `IDP_SHOW_PERSONAS=1`.", "`production` when `HTTPS_ONLY=1`, else `development`"),
+        S("ALLOW_STAND_IN_IDP", "0", "1 to allow the embedded stand-in provider in production, e.g. for a public demo."),
+        S("SESSION_IDLE_MINUTES", "30", "A session (signed in or not) ends after this many minutes without a "
+          "request; each request slides it."),
+        S("SESSION_MAX_HOURS", "8", "A session ends this many hours after it began, however active; then the "
+          "person logs in again."),
+        S("MAX_BODY_BYTES", "1048576", "Largest request body accepted; larger gets 413."),
+        S("OIDC_ISSUER", None, "Issuer URL of the identity provider (demo data is loaded by `seed-demo` only for "
+          "the embedded stand-in).", "the embedded stand-in at `BASE_URL/idp`"),
+        S("OIDC_CLIENT_ID", "shenhou-portal", "Client id registered at the provider."),
+        S("OIDC_CLIENT_SECRET", None, "Client secret.", "for the stand-in: generated into "
+          "`VAR_DIR/oidc_client_secret`"),
+        S("IDP_SHOW_PERSONAS", None, "1 to list the demo personas on the stand-in login page (embedded or on its "
+          "own).", "`1` in development, `0` in production"),
+        S("VAR_DIR", None, "Directory for the SQLite file, generated keys and caches.", "`var/` in the repository"),
+        S("HOST", "127.0.0.1", "Interface uvicorn binds to."),
+        S("PORT", "8000", "Port uvicorn listens on."),
+        S("WORKERS", "1", "uvicorn worker processes (use PostgreSQL with more than one)."),
+        S("THREADS", "8", "Threads per worker that run request handlers (sync DB work); also bounds DB connections "
+          "per worker."),
+        S("RECEIPT_FONT_DIR", None, "Where `python -m pdf.fonts` (run by scripts/setup.sh) puts the receipt's "
+          "re-ordered Noto Sans CJK SC, and where receipts look for it.",
+          "`var/fonts` in the repository (shared by every `VAR_DIR`, like the virtualenv)"),
+        S("PRERENDER_RECEIPTS", "1", "1 to have the worker render the family's receipt right after a submission or "
+          "a correction, so the first download is a cached one (the test suite sets 0 and tests it on its own)."),
+    )),
+    Section("Background jobs and texts", "", (
+        S("JOB_WORKERS", "1", "Background worker processes that `python -m portal worker` starts on this machine."),
+        S("JOB_LEASE_SECONDS", "60", "How long a worker holds a job before another may take it over (renewed while "
+          "it runs)."),
+        S("JOB_POLL_SECONDS", "1", "How often an idle worker looks for due jobs."),
+        S("SCHEDULE_TICK_SECONDS", "30", "How often a worker checks the schedules (reminders, digests, 月对账)."),
+        S("JOB_STUCK_SECONDS", "300", "/healthz reports the queue as stuck (status degraded) when a due job has "
+          "waited longer than this."),
+        S("JOB_HANDLER_MODULES", "", "Extra comma-separated modules that register job handlers (for tests and "
+          "extensions)."),
+        S("SMS_GATEWAY_URL", "", "HTTP SMS gateway endpoint; empty keeps the development sender, which only "
+          "records texts."),
+        S("SMS_GATEWAY_KEY", "", "Bearer key for the SMS gateway."),
+        S("SMS_SIGNATURE", "身后一件事", "Signature (签名) the gateway puts on every text."),
+        S("SMS_TIMEOUT_SECONDS", "5", "Time-out for one call to the SMS gateway."),
+        S("SMS_PER_NUMBER_PER_HOUR", "5", "Most texts sent to one mobile number in an hour; more wait."),
+        S("DUTY_PHONES", "", "Duty phones for staff texts: `department@county=phone`, comma-separated "
+          "(`admin@county` for escalations); empty sends no staff texts."),
+        S("ESCALATE_AFTER_WORKDAYS", "3", "A task overdue by this many working days is reported to the county's "
+          "administrators."),
+    )),
+    Section("Throttling", "", (
+        S("RATE_LIMIT_STORAGE", "db", "Where throttling counts: `db` (a table in `DATABASE_URL`), or a limits "
+          "storage URI such as `redis://host:6379` (pip install redis) or `memory://` (one process only)."),
+    )),
+    Section("The stand-in provider on its own", "`python -m auth.provider` serves the stand-in 浙江政务服务网 on its "
+            "own port (for a portal started with `OIDC_ISSUER` pointing at it). Each variable can also be given as "
+            "the option in brackets; see `python -m auth.provider --help`. It reads `IDP_SHOW_PERSONAS`, "
+            "`ENVIRONMENT`, `VAR_DIR` and the `RATE_LIMIT_*` settings above too.", (
+        S("IDP_HOST", "127.0.0.1", "Interface it binds to [`--host`]."),
+        S("IDP_PORT", "8001", "Port it listens on [`--port`]."),
+        S("IDP_ISSUER", None, "Its public base URL [`--issuer`].", "`http://IDP_HOST:IDP_PORT`"),
+        S("IDP_DATABASE_URL", None, "SQLAlchemy URL of its own codes, tokens and counters [`--db`].",
+          "SQLite file `var/idp.sqlite3` in the repository"),
+        S("IDP_KEY_PATH", None, "Its RS256 signing key, created on first use [`--key`].",
+          "`var/idp_signing_key.pem` in the repository"),
+        S("IDP_PERSONAS_PATH", None, "The demo personas it knows [`--personas`].", "`auth/personas.toml`"),
+        S("IDP_CLIENT_ID", "shenhou-portal", "The one client it registers [`--client-id`]."),
+        S("IDP_CLIENT_SECRET", None, "That client's secret [`--client-secret`].",
+          "the portal's generated `VAR_DIR/oidc_client_secret`, so the two match without configuration"),
+        S("IDP_REDIRECT_URIS", "http://127.0.0.1:8000/auth/callback http://localhost:8000/auth/callback",
+          "The client's redirect URIs, space-separated [`--redirect-uri`, repeatable]."),
+        S("IDP_POST_LOGOUT_REDIRECT_URIS", "http://127.0.0.1:8000/ http://localhost:8000/",
+          "Where it may send the browser after logout, space-separated [`--post-logout-redirect-uri`, repeatable]."),
+        S("IDP_SESSION_SECRET", None, "Signs its own login cookie.",
+          "generated into `var/idp_session_secret` in the repository"),
+    )),
+)
+del S
+
+#: Every declared setting by name.
+DECLARED: dict[str, Setting] = {s.name: s for section in SECTIONS for s in section.settings}
+
+
+def setting(env: Mapping[str, str], name: str) -> str | None:
+    """The value of the declared setting `name` in `env`; unset or empty gives its declared default."""
+    return env.get(name) or DECLARED[name].default
+
+
+def _text(env: Mapping[str, str], name: str) -> str:
+    """A setting whose declared default is a value (never None)."""
+    value = setting(env, name)
+    assert value is not None, f"{name} has a computed default"
+    return value
+
+
+RATE_LIMIT_PREFIX = "RATE_LIMIT_"  # RATE_LIMIT_<NAME> overrides a limit of portal/throttle.py
+
+
+def secret_file(var_dir: Path, name: str, make: str) -> str:
     """Read a generated secret from var/, creating it (mode 0600) on first use."""
     path = var_dir / name
     if path.exists():
@@ -136,7 +225,6 @@ class Settings:
     allow_stand_in_idp: bool = False
     session_idle_seconds: int = 30 * 60
     session_max_seconds: int = 8 * 3600
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -158,53 +246,52 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        var_dir = Path(env.get("VAR_DIR") or ROOT / "var").resolve()
-        base_url = (env.get("BASE_URL") or f"http://127.0.0.1:{env.get('PORT') or 8000}").rstrip("/")
-        issuer = (env.get("OIDC_ISSUER") or "").rstrip("/")
+        var_dir = Path(setting(env, "VAR_DIR") or ROOT / "var").resolve()
+        port = int(_text(env, "PORT"))
+        base_url = (setting(env, "BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/")
+        issuer = (setting(env, "OIDC_ISSUER") or "").rstrip("/")
         embedded = not issuer or issuer == f"{base_url}/idp"
-        https_only = _flag(env.get("HTTPS_ONLY"), False)
-        environment = (env.get("ENVIRONMENT") or ("production" if https_only else "development")).strip().lower()
+        https_only = _flag(setting(env, "HTTPS_ONLY"), False)
+        environment = (setting(env, "ENVIRONMENT") or ("production" if https_only else "development")).strip().lower()
         if environment not in ENVIRONMENTS:
             raise UnsafeSettings(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'portal.db'}",
-            secret_key=env.get("SECRET_KEY") or _secret_file(var_dir, "secret_key", secrets.token_urlsafe(48)),
-            pii_key=bytes.fromhex(env.get("PII_KEY") or _secret_file(var_dir, "pii_key", secrets.token_hex(32))),
+            database_url=setting(env, "DATABASE_URL") or f"sqlite:///{var_dir / 'portal.db'}",
+            secret_key=setting(env, "SECRET_KEY") or secret_file(var_dir, "secret_key", secrets.token_urlsafe(48)),
+            pii_key=bytes.fromhex(setting(env, "PII_KEY") or secret_file(var_dir, "pii_key", secrets.token_hex(32))),
             base_url=base_url,
-            allowed_hosts=tuple(
-                h.strip() for h in (env.get("ALLOWED_HOSTS") or "127.0.0.1,localhost,testserver").split(",") if h.strip()
-            ),
+            allowed_hosts=tuple(h.strip() for h in _text(env, "ALLOWED_HOSTS").split(",") if h.strip()),
             https_only=https_only,
-            max_body_bytes=int(env.get("MAX_BODY_BYTES") or 1024 * 1024),
+            max_body_bytes=int(_text(env, "MAX_BODY_BYTES")),
             oidc_issuer=issuer or f"{base_url}/idp",
-            oidc_client_id=env.get("OIDC_CLIENT_ID") or "shenhou-portal",
-            oidc_client_secret=env.get("OIDC_CLIENT_SECRET")
-            or _secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32)),
+            oidc_client_id=_text(env, "OIDC_CLIENT_ID"),
+            oidc_client_secret=setting(env, "OIDC_CLIENT_SECRET")
+            or secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32)),
             embedded_idp=embedded,
-            idp_show_personas=_flag(env.get("IDP_SHOW_PERSONAS"), environment == "development"),
+            idp_show_personas=_flag(setting(env, "IDP_SHOW_PERSONAS"), environment == "development"),
             var_dir=var_dir,
-            host=env.get("HOST") or "127.0.0.1",
-            port=int(env.get("PORT") or 8000),
-            workers=int(env.get("WORKERS") or 1),
-            threads=max(1, int(env.get("THREADS") or 8)),
-            prerender_receipts=_flag(env.get("PRERENDER_RECEIPTS"), True),
-            rate_limit_storage=(env.get("RATE_LIMIT_STORAGE") or "db").strip(),
+            host=_text(env, "HOST"),
+            port=port,
+            workers=int(_text(env, "WORKERS")),
+            threads=max(1, int(_text(env, "THREADS"))),
+            prerender_receipts=_flag(setting(env, "PRERENDER_RECEIPTS"), True),
+            rate_limit_storage=_text(env, "RATE_LIMIT_STORAGE").strip(),
             rate_limits=rate_limit_overrides(env),
-            job_workers=max(1, int(env.get("JOB_WORKERS") or 1)),
-            job_lease_seconds=float(env.get("JOB_LEASE_SECONDS") or 60),
-            job_poll_seconds=float(env.get("JOB_POLL_SECONDS") or 1),
-            schedule_tick_seconds=float(env.get("SCHEDULE_TICK_SECONDS") or 30),
-            job_handler_modules=env.get("JOB_HANDLER_MODULES") or "",
-            job_stuck_seconds=float(env.get("JOB_STUCK_SECONDS") or 300),
-            sms_gateway_url=env.get("SMS_GATEWAY_URL") or "",
-            sms_gateway_key=env.get("SMS_GATEWAY_KEY") or "",
-            sms_signature=env.get("SMS_SIGNATURE") or "身后一件事",
-            sms_timeout_seconds=float(env.get("SMS_TIMEOUT_SECONDS") or 5),
-            sms_per_number_per_hour=int(env.get("SMS_PER_NUMBER_PER_HOUR") or 5),
-            duty_phones=env.get("DUTY_PHONES") or "",
-            escalate_after_workdays=max(1, int(env.get("ESCALATE_AFTER_WORKDAYS") or 3)),
+            job_workers=max(1, int(_text(env, "JOB_WORKERS"))),
+            job_lease_seconds=float(_text(env, "JOB_LEASE_SECONDS")),
+            job_poll_seconds=float(_text(env, "JOB_POLL_SECONDS")),
+            schedule_tick_seconds=float(_text(env, "SCHEDULE_TICK_SECONDS")),
+            job_handler_modules=_text(env, "JOB_HANDLER_MODULES"),
+            job_stuck_seconds=float(_text(env, "JOB_STUCK_SECONDS")),
+            sms_gateway_url=_text(env, "SMS_GATEWAY_URL"),
+            sms_gateway_key=_text(env, "SMS_GATEWAY_KEY"),
+            sms_signature=_text(env, "SMS_SIGNATURE"),
+            sms_timeout_seconds=float(_text(env, "SMS_TIMEOUT_SECONDS")),
+            sms_per_number_per_hour=int(_text(env, "SMS_PER_NUMBER_PER_HOUR")),
+            duty_phones=_text(env, "DUTY_PHONES"),
+            escalate_after_workdays=max(1, int(_text(env, "ESCALATE_AFTER_WORKDAYS"))),
             environment=environment,
-            allow_stand_in_idp=_flag(env.get("ALLOW_STAND_IN_IDP"), False),
-            session_idle_seconds=max(60, int(float(env.get("SESSION_IDLE_MINUTES") or 30) * 60)),
-            session_max_seconds=max(300, int(float(env.get("SESSION_MAX_HOURS") or 8) * 3600)),
+            allow_stand_in_idp=_flag(setting(env, "ALLOW_STAND_IN_IDP"), False),
+            session_idle_seconds=max(60, int(float(_text(env, "SESSION_IDLE_MINUTES")) * 60)),
+            session_max_seconds=max(300, int(float(_text(env, "SESSION_MAX_HOURS")) * 3600)),
         )

@@ -3,8 +3,9 @@
     python -m auth.provider --port 8001
 
 Defaults suit a portal at http://127.0.0.1:8000 whose OIDC client is "shenhou-portal".
-Every option can also come from the environment (IDP_* variables, see --help). State lives
-under var/ (git-ignored): the SQLite DB, the RS256 key and the session secret.
+Every option can also come from the environment (IDP_* variables, declared with their defaults
+in portal/config.py and listed in docs/settings.md). State lives under var/ (git-ignored): the
+SQLite DB, the RS256 key and the session secret.
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import os
 import secrets
 from pathlib import Path
 
+from starlette.applications import Starlette
+
+from portal.config import ROOT, secret_file, setting
 from portal.db import Base, make_engine, make_sessionmaker
 from portal.models import ThrottleCounter
 
@@ -24,54 +28,51 @@ from .models import IdpAccessToken, IdpAuthCode
 VAR = REPO_ROOT / "var"
 
 
-def _env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    return value.split() if value else default
+def _env(name: str) -> str | None:
+    """An IDP_* setting from the environment, else its declared default."""
+    return setting(os.environ, name)
+
+
+def _env_list(name: str) -> list[str]:
+    return (_env(name) or "").split()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m auth.provider", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default=os.environ.get("IDP_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("IDP_PORT", "8001")))
-    p.add_argument("--issuer", default=os.environ.get("IDP_ISSUER"),
+    p.add_argument("--host", default=_env("IDP_HOST"))
+    p.add_argument("--port", type=int, default=int(_env("IDP_PORT") or 0))
+    p.add_argument("--issuer", default=_env("IDP_ISSUER"),
                    help="public base URL (default http://HOST:PORT)")
-    p.add_argument("--db", default=os.environ.get("IDP_DATABASE_URL", f"sqlite:///{VAR / 'idp.sqlite3'}"),
+    p.add_argument("--db", default=_env("IDP_DATABASE_URL") or f"sqlite:///{VAR / 'idp.sqlite3'}",
                    help="SQLAlchemy URL [IDP_DATABASE_URL]")
-    p.add_argument("--key", type=Path, default=Path(os.environ.get("IDP_KEY_PATH", VAR / "idp_signing_key.pem")),
+    p.add_argument("--key", type=Path, default=Path(_env("IDP_KEY_PATH") or VAR / "idp_signing_key.pem"),
                    help="RS256 private key file, created on first use [IDP_KEY_PATH]")
-    p.add_argument("--personas", type=Path,
-                   default=Path(os.environ.get("IDP_PERSONAS_PATH", DEFAULT_PERSONAS_PATH)))
-    p.add_argument("--client-id", default=os.environ.get("IDP_CLIENT_ID", "shenhou-portal"))
-    p.add_argument("--client-secret", default=os.environ.get("IDP_CLIENT_SECRET"),
+    p.add_argument("--personas", type=Path, default=Path(_env("IDP_PERSONAS_PATH") or DEFAULT_PERSONAS_PATH))
+    p.add_argument("--client-id", default=_env("IDP_CLIENT_ID"))
+    p.add_argument("--client-secret", default=_env("IDP_CLIENT_SECRET"),
                    help="[IDP_CLIENT_SECRET] default: the portal's generated var/oidc_client_secret, "
                         "so a portal started with OIDC_ISSUER pointing here matches without configuration")
     p.add_argument("--redirect-uri", action="append", dest="redirect_uris",
                    help="repeatable [IDP_REDIRECT_URIS, space-separated]")
     p.add_argument("--post-logout-redirect-uri", action="append", dest="post_logout_redirect_uris",
                    help="repeatable [IDP_POST_LOGOUT_REDIRECT_URIS, space-separated]")
-    shown_by_default = "0" if os.environ.get("ENVIRONMENT", "").lower() == "production" else "1"
+    shown_by_default = "0" if (_env("ENVIRONMENT") or "").lower() == "production" else "1"
     p.add_argument("--hide-personas", action="store_true",
-                   default=os.environ.get("IDP_SHOW_PERSONAS", shown_by_default) in ("0", "false", "no"),
+                   default=(_env("IDP_SHOW_PERSONAS") or shown_by_default) in ("0", "false", "no"),
                    help="do not list the demo personas on the login page (the default when ENVIRONMENT=production)")
     p.add_argument("--log-level", default="info")
     return p.parse_args(argv)
 
 
-def build(args: argparse.Namespace):
+def build(args: argparse.Namespace) -> tuple[ProviderConfig, Starlette]:
     if not args.client_secret:
-        from portal.config import ROOT, _secret_file
-
-        var_dir = Path(os.environ.get("VAR_DIR") or ROOT / "var")
-        args.client_secret = _secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32))
+        var_dir = Path(_env("VAR_DIR") or ROOT / "var")
+        args.client_secret = secret_file(var_dir, "oidc_client_secret", secrets.token_urlsafe(32))
     issuer = args.issuer or f"http://{args.host}:{args.port}"
-    redirect_uris = args.redirect_uris or _env_list(
-        "IDP_REDIRECT_URIS", ["http://127.0.0.1:8000/auth/callback", "http://localhost:8000/auth/callback"]
-    )
-    post_logout = args.post_logout_redirect_uris or _env_list(
-        "IDP_POST_LOGOUT_REDIRECT_URIS", ["http://127.0.0.1:8000/", "http://localhost:8000/"]
-    )
-    secret = os.environ.get("IDP_SESSION_SECRET") or load_or_create_secret(VAR / "idp_session_secret")
+    redirect_uris = args.redirect_uris or _env_list("IDP_REDIRECT_URIS")
+    post_logout = args.post_logout_redirect_uris or _env_list("IDP_POST_LOGOUT_REDIRECT_URIS")
+    secret = _env("IDP_SESSION_SECRET") or load_or_create_secret(VAR / "idp_session_secret")
     config = ProviderConfig(
         issuer=issuer,
         key_path=args.key,
@@ -89,8 +90,8 @@ def build(args: argparse.Namespace):
     if args.db.startswith("sqlite:///"):
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(args.db)
-    Base.metadata.create_all(engine, tables=[IdpAuthCode.__table__, IdpAccessToken.__table__,
-                                                    ThrottleCounter.__table__])
+    tables = [Base.metadata.tables[m.__tablename__] for m in (IdpAuthCode, IdpAccessToken, ThrottleCounter)]
+    Base.metadata.create_all(engine, tables=tables)
     return config, create_standalone_app(config, make_sessionmaker(engine))
 
 

@@ -18,7 +18,9 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError
@@ -29,10 +31,10 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from portal.services.throttle import Throttle, make_storage, retry_text
+from portal.throttle import Throttle, make_storage, retry_text
 
 from .config import DEFAULT_STATIC_DIR, SUPPORTED_SCOPES, ProviderConfig, load_or_create_key, public_jwks
 from .personas import CLAIMS_SUPPORTED, Persona, PersonaStore
@@ -58,7 +60,6 @@ HTML_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-DEMO_PASSWORD_NOTE = "演示密码："
 
 MSG_BAD_LOGIN = "用户名或密码错误，请重新输入。"
 MSG_LOCKED = "登录失败的次数太多了。为了保护账户安全，现在暂时不能登录，请在{when}再试。"
@@ -77,7 +78,7 @@ class ProviderSessions:
         self.name = config.session_cookie_name
         self.serializer = URLSafeTimedSerializer(config.session_secret, salt="zjzwfw-standin-idp-session")
 
-    def load(self, request: Request) -> dict:
+    def load(self, request: Request) -> dict[str, Any]:
         raw = request.cookies.get(self.name)
         if not raw:
             return {}
@@ -87,7 +88,7 @@ class ProviderSessions:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def save(self, response: Response, data: dict) -> None:
+    def save(self, response: Response, data: dict[str, Any]) -> None:
         response.set_cookie(
             self.name,
             self.serializer.dumps(data),
@@ -129,35 +130,37 @@ class StandInProvider:
 
     # ------------------------------------------------------------------ helpers
 
-    def _html(self, template: str, context: dict, status_code: int = 200) -> HTMLResponse:
+    def _html(self, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
         ctx = {"css_href": self.config.css_href, **context}
         body = self.jinja.get_template(template).render(ctx)
         return HTMLResponse(body, status_code=status_code, headers=dict(HTML_HEADERS))
 
     @staticmethod
-    def _oauth_request(request: Request, items, form_items=()) -> StarletteOAuth2Request:
+    def _oauth_request(request: Request, items: Iterable[tuple[str, str]],
+                       form_items: Iterable[tuple[str, str]] = ()) -> StarletteOAuth2Request:
         return StarletteOAuth2Request(request.method, str(request.url), request.headers, items, form_items)
 
-    def _current_user(self, session: dict, params: dict) -> tuple[Persona | None, int | None]:
+    def _current_user(self, session: dict[str, Any], params: dict[str, str]) -> tuple[Persona, int] | None:
+        """The persona signed in at the provider and when, if that login is still good for `params`."""
         sub, auth_time = session.get("sub"), session.get("auth_time")
         if not isinstance(sub, str) or not isinstance(auth_time, int):
-            return None, None
+            return None
         age = int(time.time()) - auth_time
         if age > self.config.session_ttl_seconds:
-            return None, None
+            return None
         max_age = params.get("max_age")
         if max_age is not None:
             try:
                 if age > int(max_age):
-                    return None, None
+                    return None
             except ValueError:
                 pass
         persona = self.personas.by_sub(sub)
-        return (persona, auth_time) if persona else (None, None)
+        return (persona, auth_time) if persona else None
 
     def _login_page(
         self,
-        session: dict,
+        session: dict[str, Any],
         params: list[tuple[str, str]],
         *,
         error: str | None = None,
@@ -207,7 +210,8 @@ class StandInProvider:
 
     def _authorize_error(self, oauth_req: StarletteOAuth2Request, error: OAuth2Error) -> Response:
         if error.redirect_uri:  # client and redirect_uri were validated: tell the client
-            return self.server.handle_error_response(oauth_req, error)
+            response: Response = self.server.handle_error_response(oauth_req, error)
+            return response
         if isinstance(error, InvalidClientError):
             message = MSG_BAD_CLIENT
         elif "redirect" in (error.description or "").lower():
@@ -220,9 +224,11 @@ class StandInProvider:
             status_code=400,
         )
 
-    def _issue_code(self, oauth_req, grant, persona: Persona, auth_time: int) -> Response:
+    def _issue_code(self, oauth_req: StarletteOAuth2Request, grant: Any, persona: Persona, auth_time: int) -> Response:
+        """`grant` is authlib's consent grant (untyped)."""
         oauth_req.auth_time = auth_time
-        return self.server.create_authorization_response(oauth_req, grant_user=persona, grant=grant)
+        response: Response = self.server.create_authorization_response(oauth_req, grant_user=persona, grant=grant)
+        return response
 
     # ------------------------------------------------------------------ routes
 
@@ -272,17 +278,19 @@ class StandInProvider:
         if login is not None:
             return await self._handle_login(request, session, params, oauth_req, login)
 
-        user, auth_time = self._current_user(session, dict(params))
+        current = self._current_user(session, dict(params))
+        user = current[0] if current else None
         try:
             grant = await run_in_threadpool(self.server.get_consent_grant, oauth_req, user)
         except OAuth2Error as error:
             return self._authorize_error(oauth_req, error)
-        if user is None or grant.prompt in ("login", "select_account"):
+        if current is None or grant.prompt in ("login", "select_account"):
             hint = dict(params).get("login_hint", "")
             return self._login_page(session, params, username=hint if self.personas.by_username(hint) else "")
-        return await run_in_threadpool(self._issue_code, oauth_req, grant, user, auth_time)
+        return await run_in_threadpool(self._issue_code, oauth_req, grant, *current)
 
-    async def _handle_login(self, request: Request, session, params, oauth_req, login: dict[str, str]) -> Response:
+    async def _handle_login(self, request: Request, session: dict[str, Any], params: list[tuple[str, str]],
+                            oauth_req: StarletteOAuth2Request, login: dict[str, str]) -> Response:
         try:
             grant = await run_in_threadpool(self.server.get_consent_grant, oauth_req, None)
         except OAuth2Error as error:
@@ -309,12 +317,12 @@ class StandInProvider:
             return self._login_page(session, params, error=MSG_BAD_LOGIN, username=username)
         await run_in_threadpool(self.throttle.clear, "login_user", who["login_user"])
         auth_time = int(time.time())
-        response = await run_in_threadpool(self._issue_code, oauth_req, grant, persona, auth_time)
+        issued = await run_in_threadpool(self._issue_code, oauth_req, grant, persona, auth_time)
         # a fresh session (and CSRF token) after every successful login
         self.sessions.save(
-            response, {"sub": persona.sub, "auth_time": auth_time, "csrf": secrets.token_urlsafe(32)}
+            issued, {"sub": persona.sub, "auth_time": auth_time, "csrf": secrets.token_urlsafe(32)}
         )
-        return response
+        return issued
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
@@ -402,7 +410,7 @@ def create_standalone_app(
             f"Discovery: {config.url('/.well-known/openid-configuration')}\n"
         )
 
-    routes = [Mount("/static", StaticFiles(directory=str(static_dir)), name="static")]
+    routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(static_dir)), name="static")]
     if config.base_path:
         routes += [Route("/", index), Mount(config.base_path, provider)]
     else:

@@ -12,11 +12,12 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from joserfc.jwk import RSAKey
 
-from portal.config import rate_limit_overrides
+from portal.config import rate_limit_overrides, setting
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ class ProviderConfig:
     #: URL of the login page stylesheet (served by the portal, or by the standalone app)
     css_href: str = "/static/css/idp.css"
     #: failed-login limits (`login_user`, `login_ip`) and where they are counted: the portal's
-    #: RATE_LIMIT_* settings, read from the same environment (portal/services/throttle.py)
+    #: RATE_LIMIT_* settings, read from the same environment (portal/throttle.py)
     rate_limits: Mapping[str, str] = field(default_factory=lambda: rate_limit_overrides(os.environ))
-    rate_limit_storage: str = field(default_factory=lambda: os.environ.get("RATE_LIMIT_STORAGE") or "db")
+    rate_limit_storage: str = field(default_factory=lambda: setting(os.environ, "RATE_LIMIT_STORAGE") or "db")
 
     def __post_init__(self) -> None:
         self.issuer = self.issuer.rstrip("/")
@@ -176,8 +177,8 @@ def load_or_create_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def public_jwks(key: RSAKey) -> dict:
+def public_jwks(key: RSAKey) -> dict[str, list[dict[str, Any]]]:
     """The JWKS document: the public part of the signing key only."""
-    jwk = key.as_dict(private=False)
+    jwk: dict[str, Any] = dict(key.as_dict(private=False))
     jwk.update({"kid": key.kid, "use": "sig", "alg": "RS256"})
     return {"keys": [jwk]}

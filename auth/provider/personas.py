@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 SUB_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -41,7 +42,7 @@ class PersonaFileError(ValueError):
 
 def id_check_char(first17: str) -> str:
     """GB 11643 / ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+    return ID_CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def validate_id_card_no(number: str) -> date:
@@ -82,7 +83,7 @@ class Persona:
     def check_password(self, password: str) -> bool:
         return hmac.compare_digest(self.password.encode(), password.encode())
 
-    def all_claims(self) -> dict:
+    def all_claims(self) -> dict[str, Any]:
         return {
             "sub": self.sub,
             "name": self.name,
@@ -99,7 +100,7 @@ class Persona:
             "user_type": self.user_type,
         }
 
-    def claims(self, scope: str) -> dict:
+    def claims(self, scope: str) -> dict[str, Any]:
         """Claims released for a space-separated ``scope`` ("sub" always)."""
         scopes = set(scope.split())
         everything = self.all_claims()
@@ -176,7 +177,7 @@ def _check_persona(p: Persona) -> list[str]:
     return errs
 
 
-def parse_personas(data: dict, source: str = "<personas>") -> list[Persona]:
+def parse_personas(data: dict[str, Any], source: str = "<personas>") -> list[Persona]:
     """Build and validate personas from parsed TOML; raise PersonaFileError listing all problems."""
     problems: list[str] = []
     if data.get("version") != 1:
@@ -193,7 +194,7 @@ def parse_personas(data: dict, source: str = "<personas>") -> list[Persona]:
         unknown = set(entry) - set(_FIELDS)
         if unknown:
             problems.append(f"{label}: unknown field(s) {sorted(unknown)}")
-        values = {}
+        values: dict[str, Any] = {}
         bad = False
         for fname, ftype in _FIELDS.items():
             if fname not in entry:

@@ -14,8 +14,10 @@ import hmac
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749 import (
@@ -34,8 +36,9 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet, RSAKey
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 
 from portal.db import transaction
@@ -58,30 +61,34 @@ _RETENTION = timedelta(days=1)
 # --------------------------------------------------------------------------- request wrapper
 
 
-class StarlettePayload(OAuth2Payload):
-    def __init__(self, items: list[tuple[str, str]]):
-        self._datalist: defaultdict[str, list] = defaultdict(list)
+# authlib ships no type information: its base classes are Any to mypy (the `misc` ignores below).
+
+
+class StarlettePayload(OAuth2Payload):  # type: ignore[misc]
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in items:
             self._datalist[key].append(value)
         self._data = {key: values[0] for key, values in self._datalist.items()}
 
     @property
-    def data(self):
+    def data(self) -> dict[str, str]:
         return self._data
 
     @property
-    def datalist(self):
+    def datalist(self) -> defaultdict[str, list[str]]:
         return self._datalist
 
 
-class StarletteOAuth2Request(OAuth2Request):
+class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
     """An ``OAuth2Request`` built from an already-read Starlette request.
 
     ``payload_items`` are the OAuth parameters (query string for GET, form body for POST),
     ``form_items`` the form body (token endpoint).
     """
 
-    def __init__(self, method: str, url: str, headers, payload_items, form_items=()):
+    def __init__(self, method: str, url: str, headers: Headers | dict[str, str],
+                 payload_items: Iterable[tuple[str, str]], form_items: Iterable[tuple[str, str]] = ()) -> None:
         super().__init__(method=method, uri=_TRANSPORT_PLACEHOLDER, headers=headers)
         self.uri = url
         self.payload = StarlettePayload(list(payload_items))
@@ -90,37 +97,38 @@ class StarletteOAuth2Request(OAuth2Request):
         self.auth_time: int | None = None
 
     @property
-    def args(self):
-        return self.payload.data
+    def args(self) -> dict[str, str]:
+        data: dict[str, str] = self.payload.data
+        return data
 
     @property
-    def form(self):
+    def form(self) -> dict[str, str]:
         return self._form
 
 
 # --------------------------------------------------------------------------- client and code
 
 
-class Client(ClientMixin):
+class Client(ClientMixin):  # type: ignore[misc]
     """A registered relying party (from ``ClientConfig``)."""
 
-    def __init__(self, cfg: ClientConfig):
+    def __init__(self, cfg: ClientConfig) -> None:
         self.cfg = cfg
         self.client_id = cfg.client_id
         self.client_name = cfg.client_name or cfg.client_id
         self.id_token_signed_response_alg = "RS256"
 
     @property
-    def client_metadata(self) -> dict:
+    def client_metadata(self) -> dict[str, list[str]]:
         return {"post_logout_redirect_uris": list(self.cfg.post_logout_redirect_uris)}
 
-    def get_client_id(self):
+    def get_client_id(self) -> str:
         return self.client_id
 
-    def get_default_redirect_uri(self):
+    def get_default_redirect_uri(self) -> str | None:
         return None  # OpenID Connect: redirect_uri is always required
 
-    def get_allowed_scope(self, scope):
+    def get_allowed_scope(self, scope: str | None) -> str | None:
         """Requested scopes the client may use; unknown scopes are dropped, openid is required."""
         if not scope:
             return None
@@ -130,19 +138,19 @@ class Client(ClientMixin):
             return None
         return " ".join(dict.fromkeys(requested))
 
-    def check_redirect_uri(self, redirect_uri):
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.cfg.redirect_uris
 
-    def check_client_secret(self, client_secret):
+    def check_client_secret(self, client_secret: str) -> bool:
         return hmac.compare_digest(self.cfg.client_secret.encode(), client_secret.encode())
 
-    def check_endpoint_auth_method(self, method, endpoint):
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method in ("client_secret_basic", "client_secret_post")
 
-    def check_response_type(self, response_type):
+    def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
 
-    def check_grant_type(self, grant_type):
+    def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "authorization_code"
 
 
@@ -161,29 +169,29 @@ class CodeRecord:
     acr: str | None
     auth_time: datetime
 
-    def get_redirect_uri(self):
+    def get_redirect_uri(self) -> str:
         return self.redirect_uri
 
-    def get_scope(self):
+    def get_scope(self) -> str:
         return self.scope
 
-    def get_nonce(self):
+    def get_nonce(self) -> str | None:
         return self.nonce
 
-    def get_auth_time(self):
+    def get_auth_time(self) -> int:
         return int(self.auth_time.timestamp())
 
-    def get_acr(self):
+    def get_acr(self) -> str | None:
         return self.acr
 
-    def get_amr(self):
+    def get_amr(self) -> list[str]:
         return ["pwd"]
 
 
 # --------------------------------------------------------------------------- grant + extensions
 
 
-class S256OnlyCodeChallenge(CodeChallenge):
+class S256OnlyCodeChallenge(CodeChallenge):  # type: ignore[misc]
     """PKCE for every client, S256 only.
 
     authlib's ``CodeChallenge(required=True)`` only forces PKCE on public clients and accepts
@@ -194,7 +202,7 @@ class S256OnlyCodeChallenge(CodeChallenge):
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     CODE_CHALLENGE_METHODS = {"S256": compare_s256_code_challenge}
 
-    def validate_code_challenge(self, grant, redirect_uri):
+    def validate_code_challenge(self, grant: CodeGrant, redirect_uri: str) -> None:
         data = grant.request.payload.data
         if not data.get("code_challenge"):
             raise InvalidRequestError("Missing 'code_challenge': PKCE with S256 is required.")
@@ -203,7 +211,7 @@ class S256OnlyCodeChallenge(CodeChallenge):
             raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is allowed.")
         super().validate_code_challenge(grant, redirect_uri)
 
-    def validate_code_verifier(self, grant, result):
+    def validate_code_verifier(self, grant: CodeGrant, result: object) -> None:
         request = grant.request
         if not request.form.get("code_verifier"):
             raise InvalidRequestError("Missing 'code_verifier'")
@@ -213,37 +221,40 @@ class S256OnlyCodeChallenge(CodeChallenge):
         super().validate_code_verifier(grant, result)
 
 
-class CodeGrant(AuthorizationCodeGrant):
+class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
-    def save_authorization_code(self, code, request):
+    server: ProviderServer
+    request: StarletteOAuth2Request
+
+    def save_authorization_code(self, code: str, request: StarletteOAuth2Request) -> None:
         self.server.save_code(code, request)
 
-    def query_authorization_code(self, code, client):
+    def query_authorization_code(self, code: str, client: Client) -> CodeRecord | None:
         return self.server.consume_code(code, client)
 
-    def delete_authorization_code(self, authorization_code):
+    def delete_authorization_code(self, authorization_code: CodeRecord) -> None:
         pass  # already consumed in query_authorization_code; the row stays for replay detection
 
-    def authenticate_user(self, authorization_code):
+    def authenticate_user(self, authorization_code: CodeRecord) -> Persona | None:
         return self.server.personas.by_sub(authorization_code.user_sub)
 
 
-class ProviderOpenIDCode(OpenIDCode):
-    def __init__(self, server: ProviderServer):
+class ProviderOpenIDCode(OpenIDCode):  # type: ignore[misc]
+    def __init__(self, server: ProviderServer) -> None:
         super().__init__(require_nonce=False)
         self.srv = server
 
-    def resolve_client_private_key(self, client):
+    def resolve_client_private_key(self, client: Client) -> RSAKey:
         return self.srv.key
 
-    def get_client_algorithm(self, client):
+    def get_client_algorithm(self, client: Client) -> str:
         return "RS256"
 
-    def get_encode_header(self, client):
+    def get_encode_header(self, client: Client) -> dict[str, str | None]:
         return {"alg": "RS256", "typ": "JWT", "kid": self.srv.key.kid}
 
-    def get_client_claims(self, client):
+    def get_client_claims(self, client: Client) -> dict[str, Any]:
         now = int(time.time())
         return {
             "iss": self.srv.config.issuer,
@@ -252,50 +263,53 @@ class ProviderOpenIDCode(OpenIDCode):
             "exp": now + self.srv.config.id_token_ttl_seconds,
         }
 
-    def exists_nonce(self, nonce, request):
+    def exists_nonce(self, nonce: str, request: StarletteOAuth2Request) -> bool:
         return self.srv.nonce_used(request.payload.client_id, nonce)
 
-    def generate_user_info(self, user: Persona, scope):
+    def generate_user_info(self, user: Persona, scope: str) -> UserInfo:
         return UserInfo(user.claims(scope))
 
 
-class ProviderEndSession(EndSessionEndpoint):
+class ProviderEndSession(EndSessionEndpoint):  # type: ignore[misc]
     """RP-initiated logout. Redirects only to a post_logout_redirect_uri registered (exactly)
     for the client named by ``client_id`` or by the ``aud`` of a valid ``id_token_hint``."""
 
-    def get_server_jwks(self):
+    server: ProviderServer
+
+    def get_server_jwks(self) -> KeySet:
         return KeySet([self.server.key])
 
-    def get_algorithms(self):
+    def get_algorithms(self) -> list[str]:
         return ["RS256"]
 
-    def validate_request(self, request):
+    def validate_request(self, request: StarletteOAuth2Request) -> Any:  # authlib's EndSessionRequest
         result = super().validate_request(request)
         claims = result.id_token_claims
         if claims is not None and claims.get("iss") != self.server.config.issuer:
             raise InvalidRequestError("'id_token_hint' was not issued by this provider")
         return result
 
-    def is_post_logout_redirect_uri_legitimate(self, request, uri, client, logout_hint):
+    def is_post_logout_redirect_uri_legitimate(self, request: StarletteOAuth2Request, uri: str, client: Client,
+                                               logout_hint: str | None) -> bool:
         # The URI already matched one registered for this client exactly; trusted first-party
         # clients of the stand-in may log out without an id_token_hint.
         return True
 
-    def end_session(self, end_session_request):
+    def end_session(self, end_session_request: object) -> None:
         pass  # the route clears the provider's session cookie on every logout request
 
 
 # --------------------------------------------------------------------------- server
 
 
-class ProviderServer(AuthorizationServer):
+class ProviderServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(
         self,
         config: ProviderConfig,
         session_factory: sessionmaker[Session],
         personas: PersonaStore,
         key: RSAKey,
-    ):
+    ) -> None:
         super().__init__(scopes_supported=None)  # unknown scopes are dropped by the client
         self.config = config
         self.session_factory = session_factory
@@ -314,27 +328,28 @@ class ProviderServer(AuthorizationServer):
 
     # ---- AuthorizationServer interface
 
-    def query_client(self, client_id):
+    def query_client(self, client_id: str) -> Client | None:
         return self.clients.get(client_id)
 
-    def create_oauth2_request(self, request):
-        if isinstance(request, OAuth2Request):
+    def create_oauth2_request(self, request: object) -> StarletteOAuth2Request:
+        if isinstance(request, StarletteOAuth2Request):
             return request
         raise TypeError("pass a StarletteOAuth2Request")
 
-    def create_json_request(self, request):
+    def create_json_request(self, request: object) -> Any:
         raise NotImplementedError
 
-    def handle_response(self, status, body, headers):
-        headers = dict(headers)
+    def handle_response(self, status: int, body: dict[str, Any] | str | bytes | None,
+                        headers: list[tuple[str, str]]) -> Response:
+        header_map = dict(headers)
         if isinstance(body, dict):
-            return JSONResponse(body, status_code=status, headers=headers)
-        return Response(body or b"", status_code=status, headers=headers)
+            return JSONResponse(body, status_code=status, headers=header_map)
+        return Response(body or b"", status_code=status, headers=header_map)
 
-    def send_signal(self, name, *args, **kwargs):
+    def send_signal(self, name: str, *args: object, **kwargs: object) -> None:
         pass
 
-    def save_token(self, token, request):
+    def save_token(self, token: dict[str, Any], request: StarletteOAuth2Request) -> None:
         now = utcnow()
         code: CodeRecord = request.authorization_code
         with transaction(self.session_factory) as s:
@@ -382,20 +397,20 @@ class ProviderServer(AuthorizationServer):
         now = utcnow()
         code_hash = sha256_hex(code)
         with transaction(self.session_factory) as s:
-            result = s.execute(
+            result = cast(CursorResult[Any], s.execute(
                 update(IdpAuthCode)
                 .where(IdpAuthCode.code_hash == code_hash, IdpAuthCode.used_at.is_(None))
                 .values(used_at=now)
-            )
+            ))
             row = s.scalar(select(IdpAuthCode).where(IdpAuthCode.code_hash == code_hash))
             if row is None:
                 return None
             if result.rowcount != 1:
-                revoked = s.execute(
+                revoked = cast(CursorResult[Any], s.execute(
                     update(IdpAccessToken)
                     .where(IdpAccessToken.code_id == row.id, IdpAccessToken.revoked_at.is_(None))
                     .values(revoked_at=now)
-                ).rowcount
+                )).rowcount
                 log.warning("authorization code replayed (client %s); %d token(s) revoked",
                             client.client_id, revoked)
                 return None

@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from auth.staff import Staff, load_staff
 from portal.config import Settings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker, transaction
+from portal.domain import clock
 from portal.domain.catalogue import default_catalogue
 from portal.domain.deadlines import due_on, schedule
 from portal.domain.idcard import age_at
@@ -32,6 +34,7 @@ from portal.models import (
     TaskDependency,
 )
 from portal.services import pii
+from portal.services.deadlines import time_limit
 from portal.services.events import Actor, record
 from portal.services.staff import ensure_demo_staff
 
@@ -44,7 +47,7 @@ DEMO_CITIZENS = {  # sub -> (name, 身份证号, phone)
 
 def id_check_digit(first17: str) -> str:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(d) * w for d, w in zip(first17, weights))
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
     return "10X98765432"[total % 11]
 
 
@@ -98,7 +101,7 @@ def build_submitted(session: Session, vault: Vault, account: CitizenAccount, spe
                     relation: str = "child", submitted: datetime | None = None) -> Application:
     """A submitted application with its tasks, as the submission service creates it (the contract)."""
     cat = default_catalogue()
-    submitted = submitted or datetime.now(UTC)
+    submitted = submitted or clock.now()
     county = cat.county(spec.county)
     app = Application(
         account_id=account.id, status="submitted", channel="online", scenario=spec.scenario,
@@ -193,9 +196,7 @@ def _write_answers(vault: Vault, app: Application, spec: DeceasedSpec, cert: str
 
 # --- the demo applications -----------------------------------------------------------------------
 
-def _staff(session: Session, issuer: str, sub: str):  # type: ignore[no-untyped-def]
-    from auth.permissions import load_staff
-
+def _staff(session: Session, issuer: str, sub: str) -> Staff:
     staff = load_staff(session, issuer, sub)
     assert staff is not None, f"demo staff {sub} missing"
     return staff
@@ -209,7 +210,7 @@ def _seed_applications(session: Session, vault: Vault, issuer: str) -> int:
     if marker is not None:
         return 0
     accounts = {sub: ensure_account(session, vault, sub, *data, issuer=issuer) for sub, data in DEMO_CITIZENS.items()}
-    today = wf.today()
+    today = clock.today()
     lucheng, ruian = "330302", "330381"
     clerk = _staff(session, issuer, "zj-u-0101")
     clerk_ruian = _staff(session, issuer, "zj-u-0201")
@@ -255,7 +256,7 @@ def _seed_applications(session: Session, vault: Vault, issuer: str) -> int:
     # exactly one overdue task: 公积金 ran past its deadline; the others are still within theirs
     for task in t.values():
         if task.status in ("pending", "in_progress", "waiting"):
-            task.deadline = due_on(today, wf.time_limit(task.matter_code))
+            task.deadline = due_on(today, time_limit(task.matter_code))
     t["provident"].deadline = due_on(today - timedelta(days=14), 5)
     created += 1
 

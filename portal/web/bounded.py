@@ -5,12 +5,10 @@ A 19-digit id such as `/my/9223372036854775808` used to reach the database and f
 Starlette's `int` path converter is replaced here, once, by one that matches at most 9 digits,
 so every `{name:int}` route answers 404 for a longer number without any handler knowing. Page
 numbers are clamped. A NUL character, which PostgreSQL refuses in text, is refused at the door
-(400) in paths and query strings (`NulRefusalMiddleware`) and dropped from forms (`has_nul`,
-checked where forms are read: what else was typed is kept).
+(400) in paths and query strings (`NulRefusalMiddleware`) and dropped from forms where they are
+read (portal/pages.py `read_form`: what else was typed is kept).
 """
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import PlainTextResponse
@@ -46,11 +44,6 @@ def page_number(raw: str | None) -> int:
     if len(text) > len(str(MAX_PAGE)):
         return MAX_PAGE
     return min(max(1, int(text)), MAX_PAGE)
-
-
-def has_nul(values: Iterable[object]) -> bool:
-    """True when any text value holds a NUL character (no form field ever needs one)."""
-    return any(isinstance(v, str) and "\x00" in v for v in values)
 
 
 class NulRefusalMiddleware:

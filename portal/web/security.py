@@ -3,7 +3,7 @@ refusal, body size limit.
 
 Cross-site protection is two layers: this middleware refuses state-changing requests whose
 Sec-Fetch-Site / Origin show another site (after Datasette's csrf.py), and every form also
-carries a session-bound token checked in portal/web/forms.py.
+carries a session-bound token checked in portal/pages.py (`read_form`).
 """
 from __future__ import annotations
 

@@ -86,13 +86,14 @@ def healthz(request: Request, form: FormData | None) -> Response:
 def error_page(request: Request, status: int, message: str | None = None, *,
                retry_url: str | None = None, retry_label: str | None = None) -> Response:
     title, default = ERROR_TEXT.get(status, ERROR_TEXT[500])
-    context = {"title": title, "message": message or default, "retry_url": retry_url, "retry_label": retry_label}
+    text = message or default
+    context = {"title": title, "message": text, "retry_url": retry_url, "retry_label": retry_label}
     try:
         return render(request, "error.html", context, status_code=status)
     except Exception:  # noqa: BLE001 - the page itself may need the failing database (signed-in user)
         log.warning("error page %s rendered without the layout", status, exc_info=True)
         body = f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>" \
-               f"<h1>{html.escape(title)}</h1><p>{html.escape(context['message'])}</p><p><a href=\"/\">回到首页</a></p>"
+               f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p><p><a href=\"/\">回到首页</a></p>"
         return HTMLResponse(body, status_code=status)
 
 
@@ -135,7 +136,7 @@ FAULT_HANDLERS = {SQLAlchemyError: db_fault}
 
 async def http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status == 401:  # auth.permissions.LoginRequired: send the visitor to log in, then back
+    if status == 401:  # a page that needs a login (detail: the page): log in, then back
         return redirect("/login?next=" + safe_next(str(getattr(exc, "detail", "/"))))
     if status == 429 and isinstance(exc, HTTPException):  # throttled: say when to try again
         return too_many_requests(request, exc)

@@ -4,7 +4,7 @@
     @limited("search", per="ip")
     def search_page(request, form): ...
 
-The limits themselves are declared once in portal/services/throttle.py. A refused request raises
+The limits themselves are declared once in portal/throttle.py. A refused request raises
 `TooManyRequests`; the app's 429 handler renders `too_many_requests.html` (or, for htmx, only its
 message block) with a `Retry-After` header.
 """
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.config import Settings
-from portal.services.throttle import Throttle, make_storage, retry_text
+from portal.throttle import Throttle, make_storage, retry_text
 from portal.web.common import is_htmx, render, services
 
 REASONS: dict[str, str] = {
@@ -39,7 +39,8 @@ def build_throttle(settings: Settings, engine: Engine) -> Throttle:
 
 
 def throttle(request: Request) -> Throttle:
-    return services(request).extras["throttle"]
+    checker: Throttle = services(request).extras["throttle"]
+    return checker
 
 
 class TooManyRequests(HTTPException):

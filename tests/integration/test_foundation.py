@@ -1,9 +1,16 @@
 """The foundation's promises: pages, errors, security baseline, health, migrations."""
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
+from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from portal.app import create_app
+from portal.config import Settings
 from portal.migrate import check
+from portal.web import registry
 
 
 def test_home_page_is_chinese_and_phone_ready(client: TestClient) -> None:
@@ -97,3 +104,15 @@ def test_server_error_is_a_chinese_page_without_stack_trace(app) -> None:  # typ
     assert r.status_code == 500
     assert "系统暂时出了问题" in r.text
     assert "secret internals" not in r.text and "Traceback" not in r.text
+
+
+def test_every_listed_area_exists() -> None:
+    missing = [name for name in registry.AREAS if importlib.util.find_spec(name) is None]
+    assert not missing, missing
+
+
+def test_a_listed_area_that_is_missing_stops_start_up(test_env: dict[str, str], engine: Engine,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "AREAS", (*registry.AREAS, "portal.web.no_such_area"))
+    with pytest.raises(ModuleNotFoundError, match="portal.web.no_such_area"):
+        create_app(Settings.from_env(test_env), engine=engine)

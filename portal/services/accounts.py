@@ -1,6 +1,8 @@
-"""Keep the portal's account row in step with what the identity provider says about a person.
+"""The login use case: keep the portal's account row in step with what the identity provider
+says about a person, log the login, and say who is now signed in.
 
-A person is (issuer, sub): the same `sub` at another provider is another account.
+A person is (issuer, sub): the same `sub` at another provider is another account. auth/web.py
+runs this through the use case the app factory hands it (auth knows no services).
 """
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from auth.claims import ExternalIdentity
-from auth.permissions import load_staff
 from auth.session import SessionUser
+from auth.staff import load_staff
 from portal.crypto import Vault
 from portal.domain.idcard import mask_id
 from portal.models import CitizenAccount, utcnow
