@@ -35,10 +35,9 @@ import secrets
 import threading
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields, is_dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,12 +45,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from pdf.receipt import MatterLine, ReceiptView, Recipient, Sensitive
 from portal.crypto import Vault
 from portal.db import transaction
-from portal.domain import application_form
+from portal.domain import application_form, clock
+from portal.domain import status as st
 from portal.domain.catalogue import default_catalogue
 from portal.domain.deadlines import promise_text
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
     ASHES_CATEGORIES,
+    CHANNELS,
     PENSION_TYPES,
     certificate_name,
     ethnicity_name,
@@ -62,7 +63,6 @@ from portal.models import Application, Receipt, utcnow
 from portal.services import pii
 from portal.services.deadlines import promises
 
-TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("portal.receipts")
 
 DECLARATION = application_form.DECLARATION  # verbatim from the seed, one copy for form and receipt
@@ -71,60 +71,49 @@ DECLARATION = application_form.DECLARATION  # verbatim from the seed, one copy f
 # to the localities, not to the family, so it is not printed.
 NOTES: dict[str, str] = {
     "注1": "请亲属30日内及时办理遗产处理等相关事宜，公安机关将根据《浙江省常住户口登记管理规定》，对死亡公民户口进行注销。",
-    "注2": "人力社保部门从即日起将处理死者相关社保待遇，请亲属先办理参保人未完成的医疗费用报销手续后，再尽快办理丧葬费、抚恤金等相关待遇申领手续。",
+    "注2": "人力社保部门从即日起将处理死者相关社保待遇，请亲属先办理参保人未完成的医疗费用报销手续后，"
+           "再尽快办理丧葬费、抚恤金等相关待遇申领手续。",
     "注3": "抚恤金领取人必须为亡故人的直系亲属，包括配偶、子女、父母、孙子女、外孙子女等。",
     "注4": "医保部门在亡故人医疗个人账户清算为负数的情况下，将从养老丧葬、抚恤费直接扣回。",
     "注5": "民政、退役等部门从即日起将处理属特殊人群死者的相关待遇。",
-    "注7": "本表原件一式两份，一份由丧属保存，一份由乡镇（街道）编号存档，以备查询。网上申请的，本回执即丧属保存联，可扫码核验真伪。",
+    "注7": "本表原件一式两份，一份由丧属保存，一份由乡镇（街道）编号存档，以备查询。"
+           "网上申请的，本回执即丧属保存联，可扫码核验真伪。",
 }
 
-# Overall application status in words (family-facing). Unknown codes fall back to “办理中”.
+# Overall application status in words, as the printed receipt and its verification page say it
+# (family-facing, naming the township window). Anything else reads “办理中”.
 STATUS_WORDS: dict[str, str] = {
-    "draft": "草稿，尚未提交",
-    "submitted": "已提交，等待乡镇（街道）受理",
-    "returned": "已退回，请按要求补正后重新提交",
-    "resubmitted": "已补正，等待乡镇（街道）受理",
-    "accepted": "已受理，各部门办理中",
-    "in_progress": "已受理，各部门办理中",
-    "completed": "全部办结",
-    "done": "全部办结",
-    "refused": "不予受理",
-    "rejected": "不予受理",
-    "withdrawn": "已撤回",
-    "cancelled": "已撤回",
+    st.APP_DRAFT: "草稿，尚未提交",
+    st.APP_SUBMITTED: "已提交，等待乡镇（街道）受理",
+    st.APP_RETURNED: "已退回，请按要求补正后重新提交",
+    st.APP_ACCEPTED: "已受理，各部门办理中",
+    st.APP_COMPLETED: "全部办结",
 }
-
-CHANNELS = {"online": "网上申请", "walk_in": "窗口代办", "phone": "电话代办"}
 
 
 def status_words(status: str | None) -> str:
     return STATUS_WORDS.get(status or "", "办理中")
 
 
-def _local(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:  # SQLite returns naive UTC for timezone-aware columns
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(TZ)
+def channel_words(code: str | None) -> str:
+    """The channel as the receipt prints it: the vocabulary's label without its note in brackets
+    (窗口代办, not 窗口代办（家属到场）), as printed since the first receipt (it is in the digest)."""
+    return _label(CHANNELS, code).split("（")[0] if code else ""
 
 
 def fmt_datetime(dt: datetime | None, *, naive_is_local: bool = False) -> str:
     """2026年11月22日 14:05 in China time. Naive values are UTC unless `naive_is_local`."""
     if dt is None:
         return ""
-    if not (naive_is_local and dt.tzinfo is None):
-        dt = _local(dt)
-    assert dt is not None
-    return f"{dt.year}年{dt.month}月{dt.day}日 {dt:%H:%M}"
+    if naive_is_local and dt.tzinfo is None:
+        return f"{clock.cn_date(dt.date())} {dt:%H:%M}"
+    return clock.cn_datetime(dt)
 
 
 def fmt_date(d: date | datetime | None) -> str:
-    if d is None:
-        return ""
     if isinstance(d, datetime):
-        d = _local(d) or d
-    return f"{d.year}年{d.month}月{d.day}日"
+        d = clock.as_china(d).date()
+    return clock.cn_date(d)
 
 
 def _label(options: tuple[tuple[str, str], ...], code: str | None) -> str:
@@ -323,7 +312,7 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
         + ("浙江政务服务网实名认证，在线确认）" if application.channel == "online" else "窗口工作人员代办，现场签名为准）"),
         applied_on=fmt_date(submitted),
         notes=tuple((n, NOTES[n]) for n in notes),
-        channel=CHANNELS.get(application.channel, ""),
+        channel=channel_words(application.channel),
         generated_at=fmt_datetime(utcnow()),
     )
 
@@ -391,6 +380,16 @@ def prepare_pdf(session: Session, vault: Vault, application: Application, settin
     view = replace(draft if full is None else restrict(draft, full), verify_url=verify_url(settings, receipt.token))
     path = cache_dir(settings, application.id) / f"v{application.version}-{copy}-{view_digest(view)}.pdf.sealed"
     return PdfJob(application.id, copy, view, path)
+
+
+def family_copy(session: Session, vault: Vault, settings: Any, application_id: int,
+                account_id: int) -> PdfJob | None:
+    """The family copy of a submitted application of this account, prepared (None: not theirs,
+    or not submitted; shown as 404). The caller commits, then renders."""
+    application = session.get(Application, application_id)
+    if application is None or application.account_id != account_id or not application.number:
+        return None
+    return prepare_pdf(session, vault, application, settings, copy="family")
 
 
 def render_pdf(job: PdfJob, vault: Vault) -> bytes:
