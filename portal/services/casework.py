@@ -21,12 +21,16 @@ from portal.services.events import Actor
 
 
 class StaffLike(Protocol):
-    """What the use cases need of a staff member (auth.permissions.Staff fits)."""
+    """What the use cases need of a staff member (auth.permissions.Staff, a frozen dataclass, fits)."""
 
-    id: int
-    name: str
-    department: str | None
-    county_code: str | None
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def department(self) -> str | None: ...
+    @property
+    def county_code(self) -> str | None: ...
 
     def may_work_task(self, department: str, county_code: str) -> bool: ...
     def may_accept(self, county_code: str | None) -> bool: ...

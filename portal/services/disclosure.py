@@ -18,6 +18,7 @@ from portal.services import pii, receipts
 from portal.services.casework import StaffLike, clean_text, required_reason, staff_actor
 from portal.services.errors import Invalid, NotFound
 from portal.services.events import record
+from portal.services.receipt_view import PRINTED
 
 REVEALABLE = {key: field.label for key, field in pii.FIELDS.items()}
 
@@ -79,7 +80,7 @@ def print_archive(session: Session, application_id: int, staff: StaffLike, reaso
     app = viewable_application(session, application_id, staff)
     reason = required_reason(reason, field="archive_reason",
                              message="请写明打印的原因（例如：乡镇存档、家属要求纸质件），每次打印都会记录")
-    full = [f.key for f in pii.present(app) if f.key in receipts.PRINTED and may_reveal(app, staff, f.key)]
+    full = [f.key for f in pii.present(app) if f.key in PRINTED and may_reveal(app, staff, f.key)]
     job = receipts.prepare_pdf(session, vault, app, settings, copy="archive", full=full)
     labels = "、".join(REVEALABLE[k] for k in full) or "无（号码均部分隐藏）"
     record(session, staff_actor(staff, ip), "staff:receipt:print",

@@ -259,8 +259,8 @@ def window_queue(session: Session, staff: StaffLike, *, status: str = "submitted
         .group_by(Application.status)
     ).all()
     counts = {key: sum(n for code, n in count_rows if code in sts) for key, (_, sts) in WINDOW_FILTERS.items()}
-    out = [WindowRow(r[0], r[1] or "", r[2] or "", r[3] or "", clock.cn_datetime(r[4]), CHANNELS.get(r[5], r[5]),
-                     st.APP_STAFF_LABELS.get(r[6], r[6]), r[7]) for r in rows]
+    out = [WindowRow(r[0], r[1] or "", r[2] or "", r[3] or "", clock.cn_datetime(r[4]), CHANNELS.get(r[5], r[5]) or "",
+                     st.APP_STAFF_LABELS.get(r[6], r[6]) or "", r[7]) for r in rows]
     return out, counts
 
 

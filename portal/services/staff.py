@@ -7,8 +7,9 @@ stand-in provider, so the same `sub` at an outside provider gets no rights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,7 +73,8 @@ def grant_admin(session: Session, issuer: str, sub: str, name: str) -> bool:
 def end_sessions(session: Session, issuer: str, sub: str) -> int:
     """End every live session of the person (issuer, sub) at once (e.g. on deactivation)."""
     accounts = select(CitizenAccount.id).where(CitizenAccount.issuer == issuer, CitizenAccount.sub == sub)
-    return session.execute(delete(WebSession).where(WebSession.account_id.in_(accounts))).rowcount or 0
+    result = cast("CursorResult[Any]", session.execute(delete(WebSession).where(WebSession.account_id.in_(accounts))))
+    return result.rowcount or 0
 
 
 # --- administration: the staff page --------------------------------------------------------------
