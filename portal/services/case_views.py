@@ -4,7 +4,7 @@ in staff words, the actions the status allows. Access is checked here (NotFound 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -23,6 +23,72 @@ from portal.services.tasks import medical_settlement, workable_task
 from portal.services.window import CHANNELS
 
 MaskedField = pii.MaskedField  # a personal number as the back office shows it
+
+
+# --- the values the pages show (no live rows: a template cannot trigger a query) ---------------------
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: int
+    number: str
+    status: str
+    version: int
+    return_reason: str | None
+    channel: str
+    county_code: str | None
+
+    @classmethod
+    def of(cls, app: Application) -> CaseSummary:
+        return cls(app.id, app.number or "", app.status, app.version, app.return_reason, app.channel, app.county_code)
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    id: int
+    version: int
+    status: str
+    matter_code: str
+    message: str | None
+
+    @classmethod
+    def of(cls, task: DepartmentTask) -> TaskSummary:
+        return cls(task.id, task.version, task.status, task.matter_code, task.message)
+
+
+@dataclass(frozen=True)
+class PartySummary:
+    name: str
+    relation: str
+    bank_name: str | None
+    needs_review: bool
+
+    @classmethod
+    def of(cls, party: Party | None) -> PartySummary | None:
+        if party is None:
+            return None
+        return cls(party.name, party.relation, party.bank_name, bool(party.needs_review))
+
+
+@dataclass(frozen=True)
+class DeceasedSummary:
+    name: str
+    gender: str
+    age: int
+    hukou_township: str
+    hukou_address: str | None
+    death_time: datetime
+    death_cause: str
+    body_at_funeral_home: bool
+    funeral_home: str | None
+    pickup_address: str | None
+    ashes_place: str
+
+    @classmethod
+    def of(cls, d: Deceased | None) -> DeceasedSummary | None:
+        if d is None:
+            return None
+        return cls(d.name, d.gender, d.age, d.hukou_township, d.hukou_address, d.death_time, d.death_cause,
+                   bool(d.body_at_funeral_home), d.funeral_home, d.pickup_address, d.ashes_place)
 
 
 def staff_timeline(session: Session, app: Application) -> list[TimelineItem]:
@@ -48,10 +114,10 @@ def _staff_name(session: Session, staff_id: int | None) -> str:
 
 @dataclass
 class StaffApplicationView:
-    application: Application
-    deceased: Deceased | None
-    applicant: Party | None
-    recipient: Party | None
+    application: CaseSummary
+    deceased: DeceasedSummary | None
+    applicant: PartySummary | None
+    recipient: PartySummary | None
     tasks: list[TaskView]
     timeline: list[TimelineItem]
     personal: list[MaskedField]
@@ -72,7 +138,8 @@ def staff_application(session: Session, application_id: int, staff: StaffLike, v
     personal = pii.masked_fields(app, vault, revealed)
     allowed = set(revealable(app, staff))
     return StaffApplicationView(
-        application=app, deceased=app.deceased, applicant=parties.get("applicant"), recipient=parties.get("recipient"),
+        application=CaseSummary.of(app), deceased=DeceasedSummary.of(app.deceased),
+        applicant=PartySummary.of(parties.get("applicant")), recipient=PartySummary.of(parties.get("recipient")),
         tasks=task_views(session, app, on), timeline=staff_timeline(session, app),
         personal=personal, status_label=st.APP_STAFF_LABELS.get(app.status, app.status),
         tag_kind=st.APP_TAG_KINDS.get(app.status, "pending"), channel=CHANNELS.get(app.channel, app.channel),
@@ -86,10 +153,10 @@ def staff_application(session: Session, application_id: int, staff: StaffLike, v
 
 @dataclass
 class StaffTaskView:
-    task: DepartmentTask
+    task: TaskSummary
     view: TaskView
-    application: Application
-    deceased: Deceased | None
+    application: CaseSummary
+    deceased: DeceasedSummary | None
     staff_label: st.TaskLabel
     actions: list[str]
     prerequisites: list[TaskView]
@@ -98,7 +165,7 @@ class StaffTaskView:
     fields: tuple[st.ResultField, ...]
     timeline: list[TimelineItem]
     assignee: str
-    recipient: Party | None
+    recipient: PartySummary | None
     overdue: bool
     days_overdue: int
 
@@ -111,7 +178,8 @@ def staff_task(session: Session, task: DepartmentTask, *, on: date | None = None
     settlement = medical_settlement(session, app.id) if task.matter_code == "pension" else None
     late = st.is_overdue(task.status, task.deadline, on)
     return StaffTaskView(
-        task=task, view=views[task.id], application=app, deceased=app.deceased,
+        task=TaskSummary.of(task), view=views[task.id], application=CaseSummary.of(app),
+        deceased=DeceasedSummary.of(app.deceased),
         staff_label=st.staff_task_label(task.status, views[task.id].waiting_on),
         actions=st.task_actions(task.status) if app.status == st.APP_ACCEPTED else [],
         prerequisites=[views[i] for i in prereq_ids if i in views],
@@ -119,7 +187,7 @@ def staff_task(session: Session, task: DepartmentTask, *, on: date | None = None
         medical_deduction=st.medical_deduction(settlement) if settlement is not None else None,
         fields=st.result_fields(task.matter_code), timeline=staff_timeline(session, app),
         assignee=_staff_name(session, task.assignee_id),
-        recipient=next((p for p in app.parties if p.role == "recipient"), None),
+        recipient=PartySummary.of(next((p for p in app.parties if p.role == "recipient"), None)),
         overdue=late, days_overdue=st.days_overdue(task.deadline, on) if late and task.deadline else 0,
     )
 
