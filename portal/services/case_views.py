@@ -4,7 +4,7 @@ in staff words, the actions the status allows. Access is checked here (NotFound 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -14,81 +14,16 @@ from portal.crypto import Vault
 from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.event_wording import EventFacts, staff_wording
-from portal.models import Application, Deceased, DepartmentTask, Event, Party, StaffMember
+from portal.models import Application, DepartmentTask, Event, StaffMember
 from portal.services import pii
 from portal.services.casework import StaffLike, matter_name
 from portal.services.disclosure import revealable, viewable_application
 from portal.services.progress import TaskView, TimelineItem, task_views, timeline_item
+from portal.services.summaries import CaseSummary, DeceasedSummary, PartySummary, TaskSummary
 from portal.services.tasks import medical_settlement, workable_task
 from portal.services.window import CHANNELS
 
 MaskedField = pii.MaskedField  # a personal number as the back office shows it
-
-
-# --- the values the pages show (no live rows: a template cannot trigger a query) ---------------------
-
-@dataclass(frozen=True)
-class CaseSummary:
-    id: int
-    number: str
-    status: str
-    version: int
-    return_reason: str | None
-    channel: str
-    county_code: str | None
-
-    @classmethod
-    def of(cls, app: Application) -> CaseSummary:
-        return cls(app.id, app.number or "", app.status, app.version, app.return_reason, app.channel, app.county_code)
-
-
-@dataclass(frozen=True)
-class TaskSummary:
-    id: int
-    version: int
-    status: str
-    matter_code: str
-    message: str | None
-
-    @classmethod
-    def of(cls, task: DepartmentTask) -> TaskSummary:
-        return cls(task.id, task.version, task.status, task.matter_code, task.message)
-
-
-@dataclass(frozen=True)
-class PartySummary:
-    name: str
-    relation: str
-    bank_name: str | None
-    needs_review: bool
-
-    @classmethod
-    def of(cls, party: Party | None) -> PartySummary | None:
-        if party is None:
-            return None
-        return cls(party.name, party.relation, party.bank_name, bool(party.needs_review))
-
-
-@dataclass(frozen=True)
-class DeceasedSummary:
-    name: str
-    gender: str
-    age: int
-    hukou_township: str
-    hukou_address: str | None
-    death_time: datetime
-    death_cause: str
-    body_at_funeral_home: bool
-    funeral_home: str | None
-    pickup_address: str | None
-    ashes_place: str
-
-    @classmethod
-    def of(cls, d: Deceased | None) -> DeceasedSummary | None:
-        if d is None:
-            return None
-        return cls(d.name, d.gender, d.age, d.hukou_township, d.hukou_address, d.death_time, d.death_cause,
-                   bool(d.body_at_funeral_home), d.funeral_home, d.pickup_address, d.ashes_place)
 
 
 def staff_timeline(session: Session, app: Application) -> list[TimelineItem]:

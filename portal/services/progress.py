@@ -19,6 +19,7 @@ from portal.domain.deadlines import Promise, promise_text
 from portal.models import Application, DepartmentTask, Event, TaskDependency
 from portal.services.casework import department_name, matter_name
 from portal.services.deadlines import promises
+from portal.services.summaries import CaseSummary
 
 
 def waiting_on(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
@@ -170,7 +171,7 @@ def correction_requests(app: Application, form_step: str) -> list[CorrectionRequ
 
 @dataclass
 class ProgressView:
-    application: Application
+    application: CaseSummary
     number: str
     deceased: str
     death_date: date | None
@@ -234,7 +235,7 @@ def progress(session: Session, app: Application, *, on: date | None = None) -> P
     timeline_events = list(session.scalars(
         select(Event).where(Event.application_id == app.id, Event.public.is_(True)).order_by(Event.id.desc()).limit(200)))
     return ProgressView(
-        application=app, number=app.number or "", deceased=app.deceased.name if app.deceased else "",
+        application=CaseSummary.of(app), number=app.number or "", deceased=app.deceased.name if app.deceased else "",
         death_date=death, status_label=st.APP_FAMILY_LABELS.get(app.status, app.status),
         tag_kind=st.APP_TAG_KINDS.get(app.status, "pending"), tasks=tasks,
         timeline=[timeline_item(e) for e in timeline_events], deadlines=deadlines,

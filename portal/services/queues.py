@@ -20,10 +20,8 @@ from portal.domain import status as st
 from portal.models import Application, Deceased, DepartmentTask, Party
 from portal.services import digest
 from portal.services.casework import StaffLike, catalogue, matter_name
-from portal.services.progress import (
-    correction_requests,  # noqa: F401 - web/apply.py still asks here
-    waiting_on,
-)
+from portal.services.progress import correction_requests as correction_requests  # web/apply.py asks here
+from portal.services.progress import waiting_on
 from portal.services.window import CHANNELS
 
 PAGE_SIZE = 50
