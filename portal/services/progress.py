@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from pdf.completion import CompletionView
 from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.deadlines import Promise, promise_text
 from portal.models import Application, DepartmentTask, Event, TaskDependency
+from portal.services import completion
 from portal.services.casework import department_name, matter_name
 from portal.services.deadlines import promises
 from portal.services.summaries import CaseSummary
@@ -184,6 +186,7 @@ class ProgressView:
     today: date
     done: int
     live: bool  # still changing: keep polling
+    notice: CompletionView | None = None  # 办结告知, once every matter is finished
 
     @property
     def returned_tasks(self) -> list[TaskView]:
@@ -243,4 +246,11 @@ def progress(session: Session, app: Application, *, on: date | None = None) -> P
                      len(app.tasks), app.version), today=on,
         done=sum(1 for t in tasks if t.status in st.FINISHED),
         live=app.status in (st.APP_SUBMITTED, st.APP_ACCEPTED, st.APP_RETURNED),
+        notice=completion.notice(app),
     )
+
+
+def family_progress(session: Session, application_id: int, account_id: int) -> ProgressView | None:
+    """The progress page of this family's submitted application (None: not theirs, shown as 404)."""
+    app = citizen_application(session, application_id, account_id)
+    return None if app is None else progress(session, app)

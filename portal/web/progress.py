@@ -16,7 +16,6 @@ from auth.permissions import citizen_only
 from auth.session import SessionUser
 from portal.config import Settings
 from portal.domain import status as st
-from portal.services import completion
 from portal.services import progress as family
 from portal.web.common import Services, is_htmx, page, render, services
 
@@ -43,12 +42,10 @@ def my_progress(request: Request, form: FormData | None, user: SessionUser) -> R
                 raise HTTPException(status_code=404)
             if stamp == since:
                 return Response(status_code=204)  # unchanged: htmx keeps the page as it is
-        app = family.citizen_application(session, app_id, user.account_id)
-        if app is None:
-            raise HTTPException(status_code=404)  # someone else's, or not submitted: not found
-        view = family.progress(session, app)
-        notice = completion.notice(app)
-    ctx = {"v": view, "st": st, "poll": POLL_SECONDS, "notice": notice}
+        view = family.family_progress(session, app_id, user.account_id)
+    if view is None:
+        raise HTTPException(status_code=404)  # someone else's, or not submitted: not found
+    ctx = {"v": view, "st": st, "poll": POLL_SECONDS, "notice": view.notice}
     if is_htmx(request):
         return render(request, "citizen/progress.html", ctx, block="progress")
     return render(request, "citizen/progress.html", ctx)
