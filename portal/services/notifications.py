@@ -9,6 +9,7 @@ more than SMS_PER_NUMBER_PER_HOUR to one number; failures are retried by the job
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
 from portal.domain import clock
-from portal.models import Application, Job, Notification, Party
-from portal.services import jobs
+from portal.models import Application, Job, Notification
+from portal.services import jobs, pii
 from portal.services.sms_gateway import DevSender, Sender
 
 __all__ = ["DevSender", "Sender", "queue_sms", "deliver", "flush_family"]
@@ -128,8 +129,24 @@ def outbox(session: Session, *, status: str | None = None, limit: int = 200) -> 
     return list(session.scalars(query))
 
 
-def applicant(application: Application) -> Party | None:
-    return next((p for p in application.parties if p.role == "applicant"), None)
+@dataclass(frozen=True)
+class OutboxItem:
+    """One text as the administrator's outbox page shows it: the number masked, times in China time."""
+
+    id: int
+    application_id: int | None
+    body: str
+    status: str
+    phone: str
+    created: str
+    sent: str
+
+
+def outbox_items(session: Session, vault: Vault, *, limit: int = 200) -> list[OutboxItem]:
+    return [OutboxItem(n.id, n.application_id, n.body, n.status,
+                       pii.mask(pii.Kind.PHONE, vault.open(n.phone_enc)) or "未填写",
+                       clock.cn_datetime(n.created_at), clock.cn_datetime(n.sent_at))
+            for n in outbox(session, limit=limit)]
 
 
 # --- wording (warm and plain; no personal numbers in a text message) ------------------------

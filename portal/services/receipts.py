@@ -1,7 +1,7 @@
 """Receipts (回执): the view-model from the database, verification tokens, and a PDF cache.
 
-* `receipt_view` turns an application's rows into a `pdf.ReceiptView` (labels instead of codes,
-  personal numbers decrypted and paired with their masked form).
+* `receipt_view` (portal.services.receipt_view) turns an application's rows into a
+  `pdf.ReceiptView` (labels instead of codes, personal numbers paired with their masked form).
 * `current_receipt` issues one `Receipt` per state of the family's answers (`answers_digest`),
   with an unguessable token for the QR code (`secrets.token_urlsafe(24)`, 192 bits); issuing a
   new one marks the older ones superseded, so a receipt printed before a correction says so
@@ -34,129 +34,27 @@ import os
 import secrets
 import threading
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, fields, is_dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from pdf.receipt import MatterLine, ReceiptView, Recipient, Sensitive
+from pdf.receipt import Copy, ReceiptView
 from portal.crypto import Vault
 from portal.db import transaction
-from portal.domain import application_form
-from portal.domain.catalogue import default_catalogue
-from portal.domain.deadlines import promise_text
-from portal.domain.reference import (
-    APPLICANT_RELATIONS,
-    ASHES_CATEGORIES,
-    PENSION_TYPES,
-    certificate_name,
-    ethnicity_name,
-    label_for,
-)
 from portal.domain.validators import mask_name
 from portal.models import Application, Receipt, utcnow
-from portal.services import pii
-from portal.services.deadlines import promises
+from portal.services.receipt_view import (
+    fmt_date,
+    receipt_view,
+    restrict,
+    status_words,
+    verify_url,
+)
 
-TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("portal.receipts")
-
-DECLARATION = application_form.DECLARATION  # verbatim from the seed, one copy for form and receipt
-
-# 注1-7 of 附件1 as printed for the family. 注6 (“表格样式供参考，各地可结合本地实际调整完善”) speaks
-# to the localities, not to the family, so it is not printed.
-NOTES: dict[str, str] = {
-    "注1": "请亲属30日内及时办理遗产处理等相关事宜，公安机关将根据《浙江省常住户口登记管理规定》，对死亡公民户口进行注销。",
-    "注2": "人力社保部门从即日起将处理死者相关社保待遇，请亲属先办理参保人未完成的医疗费用报销手续后，再尽快办理丧葬费、抚恤金等相关待遇申领手续。",
-    "注3": "抚恤金领取人必须为亡故人的直系亲属，包括配偶、子女、父母、孙子女、外孙子女等。",
-    "注4": "医保部门在亡故人医疗个人账户清算为负数的情况下，将从养老丧葬、抚恤费直接扣回。",
-    "注5": "民政、退役等部门从即日起将处理属特殊人群死者的相关待遇。",
-    "注7": "本表原件一式两份，一份由丧属保存，一份由乡镇（街道）编号存档，以备查询。网上申请的，本回执即丧属保存联，可扫码核验真伪。",
-}
-
-# Overall application status in words (family-facing). Unknown codes fall back to “办理中”.
-STATUS_WORDS: dict[str, str] = {
-    "draft": "草稿，尚未提交",
-    "submitted": "已提交，等待乡镇（街道）受理",
-    "returned": "已退回，请按要求补正后重新提交",
-    "resubmitted": "已补正，等待乡镇（街道）受理",
-    "accepted": "已受理，各部门办理中",
-    "in_progress": "已受理，各部门办理中",
-    "completed": "全部办结",
-    "done": "全部办结",
-    "refused": "不予受理",
-    "rejected": "不予受理",
-    "withdrawn": "已撤回",
-    "cancelled": "已撤回",
-}
-
-CHANNELS = {"online": "网上申请", "walk_in": "窗口代办", "phone": "电话代办"}
-
-
-def status_words(status: str | None) -> str:
-    return STATUS_WORDS.get(status or "", "办理中")
-
-
-def _local(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:  # SQLite returns naive UTC for timezone-aware columns
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(TZ)
-
-
-def fmt_datetime(dt: datetime | None, *, naive_is_local: bool = False) -> str:
-    """2026年11月22日 14:05 in China time. Naive values are UTC unless `naive_is_local`."""
-    if dt is None:
-        return ""
-    if not (naive_is_local and dt.tzinfo is None):
-        dt = _local(dt)
-    assert dt is not None
-    return f"{dt.year}年{dt.month}月{dt.day}日 {dt:%H:%M}"
-
-
-def fmt_date(d: date | datetime | None) -> str:
-    if d is None:
-        return ""
-    if isinstance(d, datetime):
-        d = _local(d) or d
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _label(options: tuple[tuple[str, str], ...], code: str | None) -> str:
-    if not code:
-        return ""
-    try:
-        return label_for(options, code)
-    except KeyError:
-        return code
-
-
-# The personal numbers the receipt prints (portal.services.pii.FIELDS keys).
-PRINTED = frozenset({"deceased_id", "deceased_certificate", "applicant_id", "applicant_phone",
-                     "recipient_id", "recipient_account"})
-
-
-def _sensitive(vault: Vault, application: Application, key: str) -> Sensitive:
-    """A printed personal number: in full for the archive copy, masked as on every screen."""
-    plain = pii.opened(application, vault, key)
-    return Sensitive(plain, pii.mask(pii.FIELDS[key].kind, plain), key)
-
-
-def restrict(value: Any, full: Collection[str]) -> Any:
-    """The view with every personal number not in `full` masked in the archive copy too."""
-    if isinstance(value, Sensitive):
-        return value if value.key in full else replace(value, full=value.masked)
-    if is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: restrict(getattr(value, f.name), full) for f in fields(value)
-                   if isinstance(getattr(value, f.name), Sensitive) or is_dataclass(getattr(value, f.name))}
-        return replace(value, **changed) if changed else value
-    return value
-
 
 # --- tokens -------------------------------------------------------------------------
 
@@ -194,138 +92,6 @@ def current_receipt(session: Session, application: Application, digest: str) -> 
 def receipt_for(session: Session, vault: Vault, application: Application, settings: Any) -> Receipt:
     """The current receipt of an application (issued now if its answers changed since the last)."""
     return current_receipt(session, application, answers_digest(receipt_view(session, vault, application, settings, token="")))
-
-
-def verify_url(settings: Any, token: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/verify/{token}"
-
-
-# --- the view-model -----------------------------------------------------------------
-
-
-def receipt_view(session: Session, vault: Vault, application: Application, settings: Any,
-                 *, token: str | None = None) -> ReceiptView:
-    """Build the printable view of a submitted application (raises ValueError for drafts)."""
-    if not application.number or application.deceased is None:
-        raise ValueError("only submitted applications have a receipt")
-    if token is None:
-        token = receipt_for(session, vault, application, settings).token
-    cat = default_catalogue()
-    d = application.deceased
-    parties = {p.role: p for p in application.parties}
-    applicant = parties.get("applicant")
-    recipient_row = parties.get("recipient")
-    tasks = {t.matter_code: t for t in application.tasks}
-    promised = promises(application)  # the dates of the confirmation and progress pages
-
-    try:
-        county = cat.county(application.county_code or d.hukou_county).name
-    except KeyError:
-        county = application.county_code or ""
-    try:
-        hukou_county = cat.county(d.hukou_county).name
-    except KeyError:
-        hukou_county = d.hukou_county
-    try:
-        ethnicity = ethnicity_name(d.ethnicity)
-    except KeyError:
-        ethnicity = d.ethnicity
-
-    matter_codes = [m.matter_code for m in application.matters] or list(tasks)
-    automatic = {m.matter_code for m in application.matters if m.automatic}
-    order = {m.code: i for i, m in enumerate(cat.matters)}
-    lines: list[MatterLine] = []
-    def is_auto(c: str) -> bool:
-        return c in automatic or (c in order and not cat.matter(c).requestable)
-
-    for code in sorted(set(matter_codes), key=lambda c: (is_auto(c), order.get(c, 999))):
-        try:
-            matter = cat.matter(code)
-            name, days = matter.name, matter.time_limit_days
-            dept_code = matter.department
-        except KeyError:
-            name, days, dept_code = code, 0, ""
-        task = tasks.get(code)
-        dept_code = task.department if task is not None else dept_code
-        try:
-            department = cat.department(dept_code).name
-        except KeyError:
-            department = dept_code
-        promise = promised.get(code)
-        deadline = promise_text(promise) if promise else ("即办" if days == 0 else f"受理后{days}个工作日内")
-        lines.append(MatterLine(name=name, department=department, deadline=deadline,
-                                automatic=is_auto(code)))
-
-    codes = set(matter_codes)
-    notes = ["注1"]
-    if codes & {"pension", "medical"}:
-        notes.append("注2")
-    if recipient_row is not None or "pension" in codes:
-        notes.append("注3")
-    if {"pension", "medical"} <= codes:
-        notes.append("注4")
-    if codes & {"veteran", "disability", "assistance"}:
-        notes.append("注5")
-    notes.append("注7")
-
-    recipient = None
-    if recipient_row is not None:
-        recipient = Recipient(
-            name=recipient_row.name,
-            relation=_label(APPLICANT_RELATIONS, recipient_row.relation),
-            id_card=_sensitive(vault, application, "recipient_id"),
-            bank_name=recipient_row.bank_name or "",
-            bank_account=_sensitive(vault, application, "recipient_account"),
-            needs_review=recipient_row.needs_review,
-        )
-
-    specials = [label for flag, label in ((d.is_veteran, "优抚对象"), (d.has_disability_cert, "持有残疾人证"),
-                                          (d.receives_assistance, "享受低保或特困供养")) if flag]
-    submitted = application.submitted_at or application.created_at
-    return ReceiptView(
-        number=application.number,
-        submitted_at=fmt_datetime(submitted),
-        status=status_words(application.status),
-        county=county,
-        township=application.township or d.hukou_township or "",
-        verify_url=verify_url(settings, token),
-        applicant_name=applicant.name if applicant else "",
-        applicant_phone=_sensitive(vault, application, "applicant_phone"),
-        applicant_id=_sensitive(vault, application, "applicant_id"),
-        applicant_address=(applicant.address or "") if applicant else "",
-        applicant_relation=_label(APPLICANT_RELATIONS, applicant.relation) if applicant else "",
-        recipient=recipient,
-        public_institution=d.pension_type == "public_institution",
-        deceased_name=d.name,
-        gender=d.gender,
-        age=f"{d.age}岁",
-        ethnicity=ethnicity,
-        deceased_id=_sensitive(vault, application, "deceased_id"),
-        hukou=" ".join(x for x in (hukou_county, d.hukou_township, d.hukou_address or "") if x),
-        temp_township=d.temp_township or "无",
-        death_time=fmt_datetime(d.death_time, naive_is_local=True),
-        death_cause=d.death_cause,
-        certificate_name=certificate_name(d.certificate_type, d.death_time.date() if d.death_time else None),
-        certificate_no=_sensitive(vault, application, "deceased_certificate"),
-        pension_type=_label(PENSION_TYPES, d.pension_type),
-        special_groups="、".join(specials) or "无",
-        body_at_funeral_home=bool(d.body_at_funeral_home),
-        funeral_home=d.funeral_home or "",
-        pickup_address=d.pickup_address or "",
-        pickup_time=fmt_datetime(d.pickup_time, naive_is_local=True),
-        ashes_category=_label(ASHES_CATEGORIES, d.ashes_category),
-        ashes_place=d.ashes_place,
-        procession_route=d.procession_route or "无",
-        civil_pledge=("已阅读并签署《文明治丧承诺书》" + (f"（{fmt_datetime(d.civil_pledge_at)}）" if d.civil_pledge_at else "")),
-        matters=tuple(lines),
-        declaration=DECLARATION,
-        signed=(f"{applicant.name}（" if applicant else "（")
-        + ("浙江政务服务网实名认证，在线确认）" if application.channel == "online" else "窗口工作人员代办，现场签名为准）"),
-        applied_on=fmt_date(submitted),
-        notes=tuple((n, NOTES[n]) for n in notes),
-        channel=CHANNELS.get(application.channel, ""),
-        generated_at=fmt_datetime(utcnow()),
-    )
 
 
 def _digest(data: dict[str, Any]) -> str:
@@ -369,12 +135,12 @@ class PdfJob:
     """What rendering one copy needs, read and issued inside a short transaction."""
 
     application_id: int
-    copy: str
+    copy: Copy
     view: ReceiptView
     path: Path
 
 
-def prepare_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str,
+def prepare_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: Copy,
                 full: Collection[str] | None = None) -> PdfJob:
     """Read the printed values and issue the current receipt token (a write) in the caller's
     transaction. The caller commits before `render_pdf`, so no write lock is held while the
@@ -391,6 +157,16 @@ def prepare_pdf(session: Session, vault: Vault, application: Application, settin
     view = replace(draft if full is None else restrict(draft, full), verify_url=verify_url(settings, receipt.token))
     path = cache_dir(settings, application.id) / f"v{application.version}-{copy}-{view_digest(view)}.pdf.sealed"
     return PdfJob(application.id, copy, view, path)
+
+
+def family_copy(session: Session, vault: Vault, settings: Any, application_id: int,
+                account_id: int) -> PdfJob | None:
+    """The family copy of a submitted application of this account, prepared (None: not theirs,
+    or not submitted; shown as 404). The caller commits, then renders."""
+    application = session.get(Application, application_id)
+    if application is None or application.account_id != account_id or not application.number:
+        return None
+    return prepare_pdf(session, vault, application, settings, copy="family")
 
 
 def render_pdf(job: PdfJob, vault: Vault) -> bytes:
@@ -410,7 +186,7 @@ def render_pdf(job: PdfJob, vault: Vault) -> bytes:
             pass
         except Exception:  # noqa: BLE001 - a corrupt or foreign cache file is just re-rendered
             path.unlink(missing_ok=True)
-        pdf = render_receipt(job.view, copy=job.copy)  # type: ignore[arg-type]
+        pdf = render_receipt(job.view, copy=job.copy)
         tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -436,7 +212,7 @@ def queue_render(session: Session, application: Application) -> None:
     jobs.enqueue(session, RENDER_KIND, {"application_id": application.id})
 
 
-def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: str,
+def get_pdf(session: Session, vault: Vault, application: Application, settings: Any, *, copy: Copy,
             full: Collection[str] | None = None) -> bytes:
     """`prepare_pdf` and `render_pdf` in one call, for scripts and tests that hold no write
     lock worth releasing. Web handlers and `prerender` commit in between.

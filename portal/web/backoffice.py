@@ -18,15 +18,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from auth.permissions import ROLE_LABELS, Role, Staff, staff_only
+from auth.permissions import Role, Staff, staff_only
 from portal.config import Settings
 from portal.db import transaction
-from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.reference import APPLICANT_RELATIONS
-from portal.models import Application, DepartmentTask, StaffMember
-from portal.services import digest, notifications, queues
-from portal.services import workflow as wf
+from portal.services import case_views, casework, disclosure, notifications, queues, tasks
+from portal.services import staff as staff_accounts
+from portal.services import window as win
+from portal.services.errors import Invalid, NotFound, WorkflowError
 from portal.web.bounded import page_number
 from portal.web.common import Services, page, redirect, render, services
 
@@ -36,6 +36,8 @@ RELATIONS = dict(APPLICANT_RELATIONS)
 
 def relation_label(code: str | None) -> str:
     return RELATIONS.get(code or "", code or "")
+
+
 ANY_STAFF = (Role.WINDOW_CLERK, Role.OFFICER, Role.ADMIN)
 
 
@@ -51,15 +53,10 @@ def _flash(request: Request, text: str) -> None:
 
 def _ctx(request: Request, staff: Staff, **extra: Any) -> dict[str, Any]:
     flash = request.session.pop(FLASH_KEY, None)
-    cat = wf.catalogue()
-    county = ""
-    if staff.county_code:
-        try:
-            county = cat.county(staff.county_code).name
-        except KeyError:
-            county = staff.county_code
-    return {"staff": staff, "flash": flash, "st": st, "role_label": ROLE_LABELS[staff.role],
-            "staff_county": county or "全市", "staff_department": wf.department_name(staff.department),
+    cat = casework.catalogue()
+    return {"staff": staff, "flash": flash, "st": st, "role_label": staff_accounts.ROLES[staff.role],
+            "staff_county": casework.county_name(staff.county_code) or "全市",
+            "staff_department": casework.department_name(staff.department),
             "departments": cat.departments, "counties": cat.counties,
             "department_options": [(d.code, d.name) for d in cat.departments],
             "county_options": [(c.code, c.name) for c in cat.counties], "relation_label": relation_label, **extra}
@@ -89,21 +86,11 @@ def _form(form: FormData | None) -> dict[str, str]:
 @staff_only(*ANY_STAFF)
 def home(request: Request, form: FormData | None, staff: Staff) -> Response:
     """工作台: what is waiting for this staff member, with links to their queues."""
-    to_accept = todo = overdue = due_next = 0
-    escalated: list[dict[str, Any]] = []
     with services(request).db() as session:
-        if staff.role in (Role.WINDOW_CLERK, Role.ADMIN):
-            to_accept = queues.window_queue(session, staff, limit=1)[1].get("submitted", 0)
-        if staff.role is Role.OFFICER:
-            page_ = queues.officer_queue(session, staff, limit=1)
-            todo, overdue = page_.counts.get("todo") or 0, page_.overdue_total
-            due_next = sum(d.due_next for d in digest.queue_digests(
-                session, clock.today(), department=staff.department, county_code=staff.county_code))
-        if staff.role is Role.ADMIN:
-            escalated = [{"application_id": t.application_id, "summary": e.summary, "matter": wf.matter_name(t.matter_code)}
-                         for t, e in digest.escalated_open(session, staff.county_code)]
-    return render(request, "backoffice/home.html", _ctx(request, staff, to_accept=to_accept, todo=todo,
-                                                        overdue=overdue, due_next=due_next, escalated=escalated))
+        bench = queues.workbench(session, staff)
+    return render(request, "backoffice/home.html", _ctx(request, staff, to_accept=bench.to_accept, todo=bench.todo,
+                                                        overdue=bench.overdue, due_next=bench.due_next,
+                                                        escalated=bench.escalated))
 
 
 # --- window: 一窗受理 ------------------------------------------------------------------------------
@@ -121,18 +108,17 @@ def window(request: Request, form: FormData | None, staff: Staff) -> Response:
                   _ctx(request, staff, rows=rows, counts=counts, status=status, q=q, filters=queues.WINDOW_FILTERS))
 
 
-def _application_page(request: Request, staff: Staff, app_id: int, *, status_code: int = 200,
-                      revealed: dict[str, str] | None = None, **extra: Any) -> Response:
+def application_page(request: Request, staff: Staff, app_id: int, *, status_code: int = 200,
+                     revealed: dict[str, str] | None = None, **extra: Any) -> Response:
+    """The application page (also re-shown with errors or a conflict by the actions and web/receipt.py)."""
     svc = services(request)
-    with svc.db() as session:
-        app = session.get(Application, app_id)
-        if app is None or app.status == st.APP_DRAFT or not wf.may_view(session, app, staff):
-            raise HTTPException(status_code=404)
-        view = queues.staff_application(session, app, svc.vault, revealed=revealed)
-        allowed = set(wf.revealable(app, staff))
-    ctx = _ctx(request, staff, v=view, app=view.application, channels=wf.CHANNELS,
-               reveal_options=[(p.key, p.label) for p in view.personal if p.key in allowed and p.revealable],
-               may_accept=staff.may_accept(app.county_code), **extra)
+    try:
+        with svc.db() as session:
+            view = case_views.staff_application(session, app_id, staff, svc.vault, revealed=revealed)
+    except NotFound:
+        raise HTTPException(status_code=404) from None
+    ctx = _ctx(request, staff, v=view, app=view.application, channels=win.CHANNELS,
+               reveal_options=view.reveal_options, may_accept=view.may_accept, **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
     ctx.setdefault("error_form", "")
@@ -142,7 +128,7 @@ def _application_page(request: Request, staff: Staff, app_id: int, *, status_cod
 @page
 @staff_only(*ANY_STAFF)
 def application_detail(request: Request, form: FormData | None, staff: Staff) -> Response:
-    return _application_page(request, staff, int(request.path_params["app_id"]))
+    return application_page(request, staff, int(request.path_params["app_id"]))
 
 
 def _app_action(request: Request, form: FormData | None, staff: Staff,
@@ -154,15 +140,13 @@ def _app_action(request: Request, form: FormData | None, staff: Staff,
     try:
         with transaction(svc.db) as session:
             done = act(session, app_id, values)
-    except wf.NotFound:
+    except NotFound:
         raise HTTPException(status_code=404) from None
-    except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
-                                 error_form=form_name)
-    except wf.Conflict as exc:
-        return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
-    except wf.WorkflowError as exc:
-        return _application_page(request, staff, app_id, status_code=409, problem=exc.message)
+    except Invalid as exc:
+        return application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                error_form=form_name)
+    except WorkflowError as exc:  # Conflict included: the latest state is shown, nothing saved
+        return application_page(request, staff, app_id, status_code=409, problem=exc.message)
     _flash(request, done)
     return redirect(f"/admin/applications/{app_id}")
 
@@ -171,7 +155,7 @@ def _app_action(request: Request, form: FormData | None, staff: Staff,
 @staff_only(Role.WINDOW_CLERK, Role.ADMIN)
 def accept_post(request: Request, form: FormData | None, staff: Staff) -> Response:
     def act(session: Any, app_id: int, values: dict[str, str]) -> str:
-        app = wf.accept(session, app_id, values.get("version"), staff, ip=_ip(request))
+        app = win.accept(session, app_id, values.get("version"), staff, ip=_ip(request))
         started = sum(1 for t in app.tasks if t.status == st.PENDING)
         return f"已受理申请 {app.number}：{started} 个事项已推送到各部门，已短信告知家属。"
 
@@ -182,7 +166,7 @@ def accept_post(request: Request, form: FormData | None, staff: Staff) -> Respon
 @staff_only(Role.WINDOW_CLERK, Role.ADMIN)
 def return_post(request: Request, form: FormData | None, staff: Staff) -> Response:
     def act(session: Any, app_id: int, values: dict[str, str]) -> str:
-        app = wf.return_application(session, app_id, values.get("version"), staff, values.get("reason", ""),
+        app = win.return_application(session, app_id, values.get("version"), staff, values.get("reason", ""),
                                     ip=_ip(request))
         return f"已将申请 {app.number} 退回家属修改，已短信告知家属。"
 
@@ -193,9 +177,9 @@ def return_post(request: Request, form: FormData | None, staff: Staff) -> Respon
 @staff_only(Role.WINDOW_CLERK, Role.ADMIN)
 def channel_post(request: Request, form: FormData | None, staff: Staff) -> Response:
     def act(session: Any, app_id: int, values: dict[str, str]) -> str:
-        app = wf.record_channel(session, app_id, values.get("version"), staff, values.get("channel", ""),
-                                ip=_ip(request))
-        return f"已登记申请 {app.number} 的办理渠道：{wf.CHANNELS[app.channel]}。"
+        app = win.record_channel(session, app_id, values.get("version"), staff, values.get("channel", ""),
+                                    ip=_ip(request))
+        return f"已登记申请 {app.number} 的办理渠道：{win.CHANNELS[app.channel]}。"
 
     return _app_action(request, form, staff, act, "channel")
 
@@ -209,20 +193,21 @@ def reveal_post(request: Request, form: FormData | None, staff: Staff) -> Respon
     svc = services(request)
     try:
         with transaction(svc.db) as session:
-            value = wf.reveal(session, app_id, staff, field_name, values.get("reason", ""), svc.vault, ip=_ip(request))
-    except wf.NotFound:
+            value = disclosure.reveal(session, app_id, staff, field_name, values.get("reason", ""), svc.vault,
+                                      ip=_ip(request))
+    except NotFound:
         raise HTTPException(status_code=404) from None
-    except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
-                                 error_form="reveal")
-    return _application_page(request, staff, app_id, revealed={field_name: value},
-                             flash_now=f"已显示{wf.REVEALABLE[field_name]}，本次查看已记录。")
+    except Invalid as exc:
+        return application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+                                error_form="reveal")
+    return application_page(request, staff, app_id, revealed={field_name: value},
+                             flash_now=f"已显示{disclosure.REVEALABLE[field_name]}，本次查看已记录。")
 
 
 @page
 @staff_only(Role.WINDOW_CLERK, Role.ADMIN)
 def proxy_page(request: Request, form: FormData | None, staff: Staff) -> Response:
-    return render(request, "backoffice/proxy.html", _ctx(request, staff, channels=wf.CHANNELS))
+    return render(request, "backoffice/proxy.html", _ctx(request, staff, channels=win.CHANNELS))
 
 
 # --- department officers: 限时结办 ----------------------------------------------------------------------
@@ -251,11 +236,11 @@ def task_queue(request: Request, form: FormData | None, staff: Staff) -> Respons
 
 
 def _task_page(request: Request, staff: Staff, task_id: int, *, status_code: int = 200, **extra: Any) -> Response:
-    with services(request).db() as session:
-        task = session.get(DepartmentTask, task_id)
-        if task is None or not staff.may_work_task(task.department, task.county_code):
-            raise HTTPException(status_code=404)
-        view = queues.staff_task(session, task)
+    try:
+        with services(request).db() as session:
+            view = case_views.task_page(session, task_id, staff)
+    except NotFound:
+        raise HTTPException(status_code=404) from None
     ctx = _ctx(request, staff, t=view, task=view.task, app=view.application, steps=st.CORRECTION_STEPS, **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
@@ -281,29 +266,30 @@ def task_action(request: Request, form: FormData | None, staff: Staff) -> Respon
     try:
         with transaction(svc.db) as session:
             if action == "take":
-                task = wf.take_task(session, task_id, version, staff, ip=ip)
-                done = f"已接办“{wf.matter_name(task.matter_code)}”（{task.application.number}），请在{st.cn_date(task.deadline)}前办结。"
+                task = tasks.take_task(session, task_id, version, staff, ip=ip)
+                done = (f"已接办“{casework.matter_name(task.matter_code)}”（{task.application.number}），"
+                        f"请在{st.cn_date(task.deadline)}前办结。")
             elif action == "complete":
-                task = wf.complete_task(session, task_id, version, staff, values, ip=ip)
-                done = f"“{wf.matter_name(task.matter_code)}”（{task.application.number}）已办结，已短信告知家属。"
+                task = tasks.complete_task(session, task_id, version, staff, values, ip=ip)
+                done = f"“{casework.matter_name(task.matter_code)}”（{task.application.number}）已办结，已短信告知家属。"
             elif action == "refuse":
-                task = wf.refuse_task(session, task_id, version, staff,
-                                      values.get("refuse_reason") or values.get("reason", ""), ip=ip)
-                done = f"“{wf.matter_name(task.matter_code)}”（{task.application.number}）已记为不予办理，已短信告知家属。"
+                task = tasks.refuse_task(session, task_id, version, staff,
+                                         values.get("refuse_reason") or values.get("reason", ""), ip=ip)
+                done = f"“{casework.matter_name(task.matter_code)}”（{task.application.number}）已记为不予办理，已短信告知家属。"
             elif action == "return":
-                task = wf.return_task(session, task_id, version, staff, values.get("reason", ""),
-                                      values.get("step", ""), ip=ip)
-                done = f"“{wf.matter_name(task.matter_code)}”（{task.application.number}）已退回家属补正，已短信告知家属。"
+                task = tasks.return_task(session, task_id, version, staff, values.get("reason", ""),
+                                         values.get("step", ""), ip=ip)
+                done = f"“{casework.matter_name(task.matter_code)}”（{task.application.number}）已退回家属补正，已短信告知家属。"
             else:
                 raise HTTPException(status_code=404)
-    except wf.NotFound:
+    except NotFound:
         raise HTTPException(status_code=404) from None
-    except wf.Invalid as exc:
+    except Invalid as exc:
         errors = exc.errors
         if action == "refuse":  # the refuse and return forms share a page: distinct field ids
             errors = {("refuse_reason" if k == "reason" else k): v for k, v in errors.items()}
         return _task_page(request, staff, task_id, status_code=400, errors=errors, values=values, open_form=action)
-    except wf.WorkflowError as exc:  # Conflict included: the latest state is shown, nothing saved
+    except WorkflowError as exc:  # Conflict included: the latest state is shown, nothing saved
         return _task_page(request, staff, task_id, status_code=409, problem=exc.message)
     _flash(request, done)
     return redirect(f"/admin/tasks/{task_id}")
@@ -320,12 +306,9 @@ def overview_page(request: Request, form: FormData | None, staff: Staff) -> Resp
 
 
 def _staff_page(request: Request, staff: Staff, *, status_code: int = 200, **extra: Any) -> Response:
-    from sqlalchemy import select
-
     with services(request).db() as session:
-        members = list(session.scalars(select(StaffMember).order_by(StaffMember.county_code, StaffMember.role,
-                                                                     StaffMember.department, StaffMember.id)))
-    ctx = _ctx(request, staff, members=members, roles=wf.ROLES, **extra)
+        members = staff_accounts.members(session)
+    ctx = _ctx(request, staff, members=members, roles=staff_accounts.ROLES, **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
     return render(request, "backoffice/staff.html", ctx, status_code=status_code)
@@ -338,13 +321,13 @@ def staff_list(request: Request, form: FormData | None, staff: Staff) -> Respons
         values = _form(form)
         try:
             with transaction(services(request).db) as session:
-                member = wf.create_staff(session, wf.StaffForm(
+                member = staff_accounts.create_staff(session, staff_accounts.StaffForm(
                     issuer=services(request).settings.oidc_issuer,
                     sub=values.get("sub", ""), name=values.get("name", ""), role=values.get("role", ""),
                     department=values.get("department", ""), county_code=values.get("county_code", "")),
                     staff, ip=_ip(request))
                 name = member.name
-        except wf.Invalid as exc:
+        except Invalid as exc:
             return _staff_page(request, staff, status_code=400, errors=exc.errors, values=values)
         _flash(request, f"已开通工作人员 {name}。对方用政务服务网账号登录后即可使用。")
         return redirect("/admin/staff")
@@ -358,12 +341,12 @@ def staff_active(request: Request, form: FormData | None, staff: Staff) -> Respo
     active = values.get("active") == "1"
     try:
         with transaction(services(request).db) as session:
-            member = wf.set_staff_active(session, int(request.path_params["member_id"]), values.get("version"),
-                                         active, staff, ip=_ip(request))
+            member = staff_accounts.set_staff_active(session, int(request.path_params["member_id"]),
+                                                     values.get("version"), active, staff, ip=_ip(request))
             name = member.name
-    except wf.NotFound:
+    except NotFound:
         raise HTTPException(status_code=404) from None
-    except wf.WorkflowError as exc:
+    except WorkflowError as exc:
         return _staff_page(request, staff, status_code=409, problem=exc.message)
     _flash(request, f"已{'启用' if active else '停用'}工作人员 {name}。")
     return redirect("/admin/staff")
@@ -374,10 +357,7 @@ def staff_active(request: Request, form: FormData | None, staff: Staff) -> Respo
 def outbox_page(request: Request, form: FormData | None, staff: Staff) -> Response:
     svc = services(request)
     with svc.db() as session:
-        rows = notifications.outbox(session)
-        items = [{"id": n.id, "application_id": n.application_id, "body": n.body, "status": n.status,
-                  "phone": queues._mask("phone", svc.vault.open(n.phone_enc)),
-                  "created": queues._fmt_time(n.created_at), "sent": queues._fmt_time(n.sent_at)} for n in rows]
+        items = notifications.outbox_items(session, svc.vault)
     dev = not svc.settings.sms_gateway_url
     return render(request, "backoffice/outbox.html", _ctx(request, staff, items=items, dev_sender=dev))
 

@@ -16,7 +16,7 @@ from auth.permissions import citizen_only
 from auth.session import SessionUser
 from portal.config import Settings
 from portal.domain import status as st
-from portal.services import completion, queues
+from portal.services import progress as family
 from portal.web.common import Services, is_htmx, page, render, services
 
 POLL_SECONDS = 10
@@ -26,7 +26,7 @@ POLL_SECONDS = 10
 @citizen_only
 def my_list(request: Request, form: FormData | None, user: SessionUser) -> Response:
     with services(request).db() as session:
-        rows = queues.my_applications(session, user.account_id)
+        rows = family.my_applications(session, user.account_id)
     return render(request, "citizen/my_list.html", {"rows": rows})
 
 
@@ -37,17 +37,15 @@ def my_progress(request: Request, form: FormData | None, user: SessionUser) -> R
     with services(request).db() as session:
         since = request.query_params.get("since")
         if is_htmx(request) and since:
-            stamp = queues.progress_stamp(session, app_id, user.account_id)
+            stamp = family.progress_stamp(session, app_id, user.account_id)
             if stamp is None:
                 raise HTTPException(status_code=404)
             if stamp == since:
                 return Response(status_code=204)  # unchanged: htmx keeps the page as it is
-        app = queues.citizen_application(session, app_id, user.account_id)
-        if app is None or app.status == st.APP_DRAFT:
-            raise HTTPException(status_code=404)  # someone else's, or not submitted: not found
-        view = queues.progress(session, app)
-        notice = completion.notice(app)
-    ctx = {"v": view, "st": st, "poll": POLL_SECONDS, "notice": notice}
+        view = family.family_progress(session, app_id, user.account_id)
+    if view is None:
+        raise HTTPException(status_code=404)  # someone else's, or not submitted: not found
+    ctx = {"v": view, "st": st, "poll": POLL_SECONDS, "notice": view.notice}
     if is_htmx(request):
         return render(request, "citizen/progress.html", ctx, block="progress")
     return render(request, "citizen/progress.html", ctx)

@@ -22,9 +22,9 @@ from starlette.routing import Route
 from auth.permissions import Staff, staff_only
 from auth.session import current_user
 from portal.db import transaction
-from portal.models import Application
-from portal.services import receipts
-from portal.services import workflow as wf
+from portal.services import disclosure, receipts
+from portal.services.errors import Invalid, NotFound
+from portal.web.backoffice import application_page  # the page that carries the archive form
 from portal.web.common import Services, page, redirect, render, services
 from portal.web.throttling import limited
 
@@ -52,13 +52,11 @@ def family_pdf(request: Request, form: FormData | None) -> Response:
         raise HTTPException(status_code=404)
     svc = services(request)
     with transaction(svc.db) as session:
-        application = session.get(Application, _app_id(request))
-        if application is None or application.account_id != user.account_id or not application.number:
-            raise HTTPException(status_code=404)
-        job = receipts.prepare_pdf(session, svc.vault, application, svc.settings, copy="family")
-        number = application.number
+        job = receipts.family_copy(session, svc.vault, svc.settings, _app_id(request), user.account_id)
+    if job is None:
+        raise HTTPException(status_code=404)
     pdf = receipts.render_pdf(job, svc.vault)  # after the commit: no write lock while rendering
-    return _pdf_response(pdf, receipts.download_filename(number, "family"))
+    return _pdf_response(pdf, receipts.download_filename(job.view.number, "family"))
 
 
 @page
@@ -70,21 +68,19 @@ def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Respon
     if form is None:  # the copy needs a reason: the form is on the application page
         try:
             with svc.db() as session:
-                wf.viewable_application(session, app_id, staff)
-        except wf.NotFound:
+                disclosure.viewable_application(session, app_id, staff)
+        except NotFound:
             raise HTTPException(status_code=404) from None
         return redirect(f"/admin/applications/{app_id}#archive")
-    from portal.web.backoffice import _application_page  # the page that carries the form
-
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
         with transaction(svc.db) as session:
-            copy = wf.print_archive(session, app_id, staff, values.get("archive_reason", ""), svc.vault, svc.settings,
+            copy = disclosure.print_archive(session, app_id, staff, values.get("archive_reason", ""), svc.vault, svc.settings,
                                     ip=request.client.host if request.client else None)
-    except wf.NotFound:
+    except NotFound:
         raise HTTPException(status_code=404) from None
-    except wf.Invalid as exc:
-        return _application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
+    except Invalid as exc:
+        return application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
                                  error_form="archive")
     pdf = receipts.render_pdf(copy.job, svc.vault)  # after the commit: no write lock while rendering
     return _pdf_response(pdf, receipts.download_filename(copy.number, "archive"))

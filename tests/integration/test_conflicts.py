@@ -18,8 +18,7 @@ from starlette.testclient import TestClient
 import pdf.receipt
 from portal.models import Application, CitizenAccount, DepartmentTask, Event, Receipt
 from portal.services import applications as drafts
-from portal.services import submission
-from portal.services import workflow as wf
+from portal.services import submission, window
 from portal.services.throttle import parse_limits
 from tests.conftest import csrf_from
 from tests.helpers import login
@@ -103,7 +102,7 @@ def test_four_parallel_corrections(app, client: TestClient, engine: Engine, monk
 def test_five_clerks_accepting_the_same_version(app, client: TestClient, db, vault, engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     app_id = new_application(db, vault)
     meet = Rendezvous(5)
-    monkeypatch.setattr(wf, "app_snapshot", meet.wrap(wf.app_snapshot))
+    monkeypatch.setattr(window, "app_snapshot", meet.wrap(window.app_snapshot))
     with tabs(app, "clerk", 5) as clerks:
         forms = [c.get(f"/admin/applications/{app_id}").text for c in clerks]
         data = [{"csrf_token": csrf_from(f), "version": re.search(r'name="version" value="(\d+)"', f).group(1)}

@@ -189,13 +189,13 @@ def test_health_check_reports_the_write_failure(tab: TestClient, engine: Engine)
 
 def test_the_500_page_claims_nothing_was_saved(tab: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A defect is not a storage fault: 500, and the page does not promise anything was kept."""
-    from portal.services import queues
+    from portal.services import progress
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a defect")
 
     login(tab, "chenjianguo")
-    monkeypatch.setattr(queues, "my_applications", broken)
+    monkeypatch.setattr(progress, "my_applications", broken)
     page = tab.get("/my")
     assert page.status_code == 500
     assert "保存" not in page.text and "系统暂时出了问题" in page.text

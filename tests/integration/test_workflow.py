@@ -72,7 +72,7 @@ def test_negative_medical_settlement_is_deducted_from_the_payout(db, vault) -> N
         wf.complete_task(s, med.id, med.version, staff(s, "officer-yibao"), {"settlement_amount": "-320.50"})
     with transaction(db) as s:
         pension = tasks_by_matter(s, app_id)["pension"]
-        from portal.services.queues import staff_task
+        from portal.services.case_views import staff_task
 
         view = staff_task(s, pension)
         assert view.medical_settlement == Decimal("-320.50") and view.medical_deduction == Decimal("320.50")
