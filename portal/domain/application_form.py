@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from portal.domain import clock
 from portal.domain.catalogue import Catalogue, default_catalogue
 from portal.domain.idcard import IdCard, age_at, parse_id
 from portal.domain.reference import (
@@ -38,7 +39,7 @@ from portal.domain.validators import (
     check_text,
 )
 
-CHINA = timezone(timedelta(hours=8))
+CHINA = clock.CHINA  # kept for old imports; China time lives in portal.domain.clock
 OTHER = "other"
 
 # Special-group flags (注5): each adds an automatic follow-up matter.
@@ -68,8 +69,8 @@ DEFAULT_MATTERS = ("cremation", "hukou", "medical", "pension")
 
 
 def china_now() -> datetime:
-    """Wall-clock time in China (UTC+8, no DST), naive, like the times families type."""
-    return datetime.now(CHINA).replace(tzinfo=None)
+    """Wall-clock time in China, naive, like the times families type."""
+    return clock.china_now().replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,7 @@ def hukou_parts(answers: Mapping[str, Any]) -> tuple[str, str] | None:
     return county, township
 
 
-def fmt_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
+fmt_date = clock.cn_date  # kept for old imports
 
 
 def derived_facts(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -590,7 +590,7 @@ def prefill_from_guide(params: Mapping[str, str], *, today: date | None = None) 
         answers["scenario"] = code
     try:
         died = date.fromisoformat(str(params.get("death_date") or ""))
-        if died <= (today or datetime.now(CHINA).date()):
+        if died <= (today or clock.today()):
             answers["death_date"] = died.isoformat()
     except ValueError:
         pass
