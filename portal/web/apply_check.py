@@ -115,7 +115,7 @@ def summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict[
     return sections
 
 
-def check_page(request: Request, submit_key: str, draft: drafts.Draft, facts: drafts.ApplicantFacts,
+def check_page(request: Request, submit_key: str | None, draft: drafts.Draft, facts: drafts.ApplicantFacts,
                errors: dict[str, str]) -> Response:
     """核对并提交: every answer with a link back to its step, the declaration, the submit button."""
     answers = draft.answers
