@@ -18,7 +18,6 @@ from portal.domain import clock
 from portal.domain.catalogue import default_catalogue
 from portal.domain.form_steps.answers import (
     BANKS,
-    CHINA,
     CIVIL_PLEDGE,
     DECLARATION,
     DEFAULT_MATTERS,
@@ -34,7 +33,6 @@ from portal.domain.form_steps.answers import (
     death_datetime,
     deceased_card,
     derived_facts,
-    fmt_date,
     funeral_homes_for,
     hukou_parts,
     labels,
@@ -62,12 +60,12 @@ from portal.domain.form_steps.checks import (
 from portal.domain.reference import ASHES_CATEGORIES, PENSION_TYPES, SCENARIOS
 
 __all__ = [  # this module's names, and those that moved to portal.domain.form_steps
-    "ASHES_PLACE_MISSING", "Applicant", "BANKS", "BY_NAME", "CHINA", "CIVIL_PLEDGE", "CONFIRMATIONS", "Ctx",
+    "ASHES_PLACE_MISSING", "Applicant", "BANKS", "BY_NAME", "CIVIL_PLEDGE", "CONFIRMATIONS", "Ctx",
     "DECLARATION", "DEFAULT_MATTERS", "Errors", "FLAGS", "GUIDE_KEYS", "OTHER", "STEPS", "Step", "Values",
     "applicable", "certificate_title", "certificate_type", "check_applicant", "check_ashes",
     "check_certificate", "check_check", "check_death", "check_deceased", "check_funeral", "check_matters",
     "check_recipient", "check_scenario", "china_now", "death_datetime", "deceased_card", "derived_facts",
-    "first_invalid", "fmt_date", "form_dict", "funeral_homes_for", "hukou_parts", "labels",
+    "first_invalid", "form_dict", "funeral_homes_for", "hukou_parts", "labels",
     "new_format_certificate", "parse_date", "parse_time", "prefill_from_guide", "recipient_review",
     "validate", "values_of", "wants_pension",
 ]

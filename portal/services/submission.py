@@ -120,8 +120,7 @@ def correction_steps_for(app: Application, step: str) -> list[str | None]:
     None means "every returned matter" (a form step the back office has no code for, e.g. when
     the window returned the whole application).
     """
-    codes = _correction_step_codes()
-    if step in codes:
+    if step in CORRECTION_STEPS:
         return [step]
     aliases = CORRECTION_ALIASES.get(step, frozenset())
     if aliases:
@@ -130,10 +129,6 @@ def correction_steps_for(app: Application, step: str) -> list[str | None]:
         found = list(dict.fromkeys(code for code in asked if code in aliases))
         return found or [None if app.status == "returned" else sorted(aliases)[0]]
     return [None]
-
-
-def _correction_step_codes() -> frozenset[str]:
-    return frozenset(CORRECTION_STEPS)
 
 
 def apply_correction(session: Session, vault: Vault, app: Application, step: steps.Step, values: dict[str, Any],

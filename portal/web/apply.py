@@ -11,9 +11,8 @@ from starlette.routing import Route
 
 from portal.config import Settings
 from portal.web.apply_check import done_page, submit_post
-from portal.web.apply_fix import CORRECTION_CONFLICT, DUPLICATE_IN_FIX, fix_page  # noqa: F401 - old imports
-from portal.web.apply_steps import (  # noqa: F401 - STEP_SAVE_ATTEMPTS: old imports
-    STEP_SAVE_ATTEMPTS,
+from portal.web.apply_fix import fix_page
+from portal.web.apply_steps import (
     in_progress_page,
     saved_page,
     start_page,

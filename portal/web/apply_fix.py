@@ -32,7 +32,6 @@ from portal.web.throttling import limited
 
 CORRECTION_CONFLICT = ("这份申请刚刚有了变化：可能您在另一个窗口里已经提交了修改，或者工作人员正在处理。"
                        "您这次的修改没有保存。请先看看办理进度里的最新情况，如果还需要修改，再提交一次。")
-DUPLICATE_IN_FIX = submission.DUPLICATE_IN_FIX  # kept for old imports
 
 
 @page

@@ -27,7 +27,6 @@ from portal.domain.reference import (
 )
 from portal.domain.validators import FieldError
 
-CHINA = clock.CHINA  # kept for old imports; China time lives in portal.domain.clock
 OTHER = "other"
 
 # Special-group flags (注5): each adds an automatic follow-up matter.
@@ -175,7 +174,6 @@ def hukou_parts(answers: Mapping[str, Any]) -> tuple[str, str] | None:
     return county, township
 
 
-fmt_date = clock.cn_date  # kept for old imports
 
 
 def derived_facts(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +181,7 @@ def derived_facts(answers: Mapping[str, Any]) -> dict[str, Any]:
     card = deceased_card(answers)
     if card is None:
         return {}
-    facts: dict[str, Any] = {"gender": card.gender, "birth": card.birth_date, "birth_text": fmt_date(card.birth_date)}
+    facts: dict[str, Any] = {"gender": card.gender, "birth": card.birth_date, "birth_text": clock.cn_date(card.birth_date)}
     when = death_datetime(answers)
     if when is not None and when.date() >= card.birth_date:
         facts["age"] = age_at(card.birth_date, when.date())

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from portal.domain import clock
 from portal.domain.catalogue import Catalogue
 from portal.domain.form_steps.answers import (
     FLAGS,
@@ -17,7 +18,6 @@ from portal.domain.form_steps.answers import (
     collect,
     death_datetime,
     deceased_card,
-    fmt_date,
     funeral_homes_for,
     one_value,
     parse_date,
@@ -99,7 +99,7 @@ def check_death(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:
             errors["death_date"] = "去世日期不能晚于今天，请核对"
         elif card is not None and day < card.birth_date:
             errors["death_date"] = (
-                f"去世日期早于逝者的出生日期（{fmt_date(card.birth_date)}，来自身份证号码），"
+                f"去世日期早于逝者的出生日期（{clock.cn_date(card.birth_date)}，来自身份证号码），"
                 "请核对去世日期，或返回上一步核对身份证号码"
             )
         else:
