@@ -16,6 +16,7 @@ from datetime import date
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from portal.domain import clock
 from portal.domain.validators import FieldError, normalise_digits
 
 __all__ = ["IdCard", "parse_id", "age_at", "mask_id", "PROVINCE_CODES"]
@@ -67,7 +68,7 @@ def parse_id(raw: str | None, *, today: date | None = None) -> IdCard:
         birth = None
     if birth is None or birth.year < 1800:
         raise FieldError("身份证号码第7到14位是出生日期，这几位不是有效的日期，请核对")
-    if birth > (today or date.today()):
+    if birth > (today or clock.today()):
         raise FieldError("身份证号码里的出生日期晚于今天，请核对第7到14位")
 
     if ric.calc_check_digit(number) != number[-1]:

@@ -12,15 +12,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal.crypto import Vault
+from portal.domain import application_form as steps
+from portal.domain import clock
+from portal.domain import status as st
+from portal.domain.catalogue import default_catalogue
+from portal.domain.idcard import mask_id, parse_id
 from portal.domain.reference import SCENARIOS
+from portal.domain.validators import FieldError, mask_name
 from portal.models import Application, CitizenAccount
 from portal.services.events import Actor, record
 
-# An application in one of these states no longer blocks a new one for the same deceased.
-INACTIVE_STATUSES = ("draft", "completed", "refused", "withdrawn")
+# An application in one of these states no longer blocks a new one for the same deceased
+# (the status machine, portal.domain.status, has no refused or withdrawn application).
+INACTIVE_STATUSES = (st.APP_DRAFT, st.APP_COMPLETED)
 
 
 class NotFound(LookupError):
@@ -63,7 +70,7 @@ def open_draft(session: Session, account_id: int) -> Application | None:
     """The account's open draft, newest first if a race ever made two."""
     return session.scalars(
         select(Application)
-        .where(Application.account_id == account_id, Application.status == "draft")
+        .where(Application.account_id == account_id, Application.status == st.APP_DRAFT)
         .order_by(Application.id.desc())
     ).first()
 
@@ -76,7 +83,7 @@ def start_draft(session: Session, vault: Vault, account_id: int,
         return existing
     app = Application(
         account_id=account_id,
-        status="draft",
+        status=st.APP_DRAFT,
         channel="online",
         current_step="scenario",
         submit_key=secrets.token_urlsafe(24),
@@ -165,3 +172,79 @@ def log_in_progress_check(session: Session, actor: Actor, other: Application | N
                "另一个账户填写了这位逝者的身份证号码，已告知对方申请正在办理中（未显示申请内容）")
     record(session, actor, IN_PROGRESS_CHECK, summary, application_id=other.id,
            after={"found": True, "same_account": same})
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """What a family is shown of a case in progress for the deceased they typed.
+
+    Their own case in full; another family's shows nothing of it (no name, 编号, date, status
+    or place): only what to do, with the window taken from what this family typed.
+    """
+
+    mine: bool
+    deceased_id: str  # masked
+    window: str = ""
+    deceased_name: str = ""
+    number: str | None = None
+    submitted_on: str = ""
+    status: str = ""
+    county: str = ""
+    township: str = ""
+    id: int | None = None
+
+
+def _county_name(code: str) -> str:
+    try:
+        return default_catalogue().county(code).name
+    except KeyError:
+        return ""
+
+
+def in_progress_view(other: Application, account_id: int, answers: dict[str, Any]) -> InProgress:
+    """The in-progress notice for `other`, as the account `account_id` may see it."""
+    masked_id = mask_id(str(answers.get("d_id") or ""))
+    if other.account_id != account_id:
+        hukou = steps.hukou_parts(answers)
+        return InProgress(False, masked_id, window=f"{_county_name(hukou[0])}{hukou[1]}" if hukou else "")
+    return InProgress(
+        True, masked_id,
+        deceased_name=mask_name(other.deceased.name if other.deceased else str(answers.get("d_name") or "")),
+        number=other.number,
+        submitted_on=clock.cn_date(clock.as_china(other.submitted_at).date()) if other.submitted_at else "",
+        status=st.APP_FAMILY_LABELS.get(other.status, "办理中"),
+        county=_county_name(other.county_code or ""),
+        township=other.township or "",
+        id=other.id,
+    )
+
+
+def valid_id(raw: Any) -> str | None:
+    """The 身份证号 as stored, or None when `raw` is not a valid one."""
+    try:
+        return parse_id(str(raw or "")).number
+    except FieldError:
+        return None
+
+
+def saved_deceased_id(db: sessionmaker[Session], vault: Vault, account_id: int, app_id: int | None) -> str | None:
+    """The deceased's number already in the account's draft (or in its application `app_id`)."""
+    with db() as session:
+        app = open_draft(session, account_id) if app_id is None else session.get(Application, app_id)
+        if app is None or app.account_id != account_id:
+            return None
+        return valid_id(read_draft(vault, app).answers.get("d_id"))
+
+
+def draft_in_progress(db: sessionmaker[Session], vault: Vault, account_id: int, actor: Actor) -> InProgress | None:
+    """Showing the in-progress notice again for the draft's deceased (the look-up is logged);
+    None when the draft is gone or nothing is in progress any more."""
+    with db() as session, session.begin():
+        app = open_draft(session, account_id)
+        if app is None:
+            return None
+        answers = read_draft(vault, app).answers
+        if not answers.get("d_id"):
+            return None
+        other = find_in_progress(session, vault, actor, str(answers["d_id"]), exclude_id=app.id)
+        return in_progress_view(other, account_id, answers) if other is not None else None

@@ -5,20 +5,17 @@ here, so the date a family is promised is the same on every screen and on paper.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 
+from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.catalogue import default_catalogue
 from portal.domain.deadlines import Promise, Timing, promised_dates
 from portal.models import Application
 
 DEFAULT_LIMIT_DAYS = 5  # a matter no longer in the catalogue still gets a deadline
-CHINA = timezone(timedelta(hours=8))
-
-
-def today() -> date:
-    """Today's date in China (deadlines are promised in local working days)."""
-    return datetime.now(CHINA).date()
+CHINA = clock.CHINA  # kept for old imports
+today = clock.today  # kept for old imports: deadlines are promised in China's working days
 
 
 def time_limit(code: str) -> int:
@@ -47,8 +44,7 @@ def promises(app: Application, *, on: date | None = None) -> dict[str, Promise]:
     Before the window accepts, the dates are counted as if it accepted on `on` (never before the
     day the family submitted); they are marked expected (预计) until the clock runs.
     """
-    start = on = on or today()
+    start = on = on or clock.today()
     if app.submitted_at is not None and app.status in (st.APP_SUBMITTED, st.APP_RETURNED):
-        submitted = app.submitted_at if app.submitted_at.tzinfo else app.submitted_at.replace(tzinfo=UTC)
-        start = max(on, submitted.astimezone(CHINA).date())
+        start = max(on, clock.as_china(app.submitted_at).date())
     return plan(app, start)

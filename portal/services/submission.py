@@ -1,282 +1,32 @@
-"""Submitting a draft: idempotent, duplicate-deceased check, 编号, the case rows and its tasks.
+"""Corrections of a submitted application: which steps may change, what may not change online,
+and saving a corrected step (the case rows follow, the workflow resumes).
 
-`submit` runs inside the caller's transaction. The draft is claimed with one conditional
-UPDATE (status 'draft' -> 'submitted'), so a double tap, a refresh or two tabs posting the same
-submit key create one application: on SQLite the second writer waits for the first to commit,
-on PostgreSQL the row lock makes the second UPDATE re-check the status and match nothing.
+Submitting a draft lives in portal.services.intake; its names stay importable from here.
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import astuple, dataclass
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
 from portal.domain import application_form as steps
+from portal.domain import clock
+from portal.domain import status as st
 from portal.domain.catalogue import Catalogue, default_catalogue
-from portal.domain.deadlines import schedule
-from portal.domain.idcard import age_at, parse_id
 from portal.domain.status import CORRECTION_ALIASES, CORRECTION_STEPS, corrected_steps
-from portal.models import (
-    Application,
-    ApplicationMatter,
-    Deceased,
-    DepartmentTask,
-    NumberSequence,
-    Party,
-    TaskDependency,
-)
-from portal.services import notifications, pii, receipts, workflow
-from portal.services.applications import ApplicantFacts, Draft, active_for_deceased, read_draft, write_draft
+from portal.models import Application
+from portal.services import applications as drafts
+from portal.services import receipts, workflow
+from portal.services.applications import ApplicantFacts, Draft, read_draft, write_draft
 from portal.services.events import Actor, record
-
-Outcome = Literal["submitted", "already", "duplicate", "incomplete", "unknown"]
-
-
-@dataclass
-class SubmitResult:
-    outcome: Outcome
-    application: Application | None = None
-    duplicate: Application | None = None
-    step: str | None = None  # first step to finish when incomplete
-
-
-def next_number(session: Session, county_code: str, day: date) -> str:
-    """Next readable 编号 for a county and day, e.g. 330302-20261122-0007.
-
-    One atomic upsert (INSERT .. ON CONFLICT DO UPDATE .. RETURNING) on both SQLite and
-    PostgreSQL, so concurrent submissions never get the same sequence number.
-    """
-    prefix = f"{county_code}-{day:%Y%m%d}"
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(NumberSequence)
-        .values(prefix=prefix, last=1)
-        .on_conflict_do_update(index_elements=[NumberSequence.prefix], set_={"last": NumberSequence.last + 1})
-        .returning(NumberSequence.last)
-    )
-    last = session.execute(stmt).scalar_one()
-    return f"{prefix}-{last:04d}"
-
-
-def _datetime(day: str | None, at: str | None) -> datetime | None:
-    if not day or not at:
-        return None
-    return datetime.combine(date.fromisoformat(day), datetime.strptime(at, "%H:%M").time())
-
-
-def materialize(session: Session, vault: Vault, app: Application, answers: dict[str, Any],
-                applicant: ApplicantFacts, *, pledge_at: datetime | None = None) -> None:
-    """Create or update the Deceased and Party rows from the answers (also used by corrections)."""
-    card = parse_id(answers["d_id"])
-    died = _datetime(answers.get("death_date"), answers.get("death_time"))
-    assert died is not None
-    county, township = answers["d_hukou"].split(":", 1)
-    at_fh = answers.get("body_at_fh") == "yes"
-    fh = answers.get("funeral_home")
-    category = answers["ashes_category"]
-    flags = set(answers.get("flags") or [])
-
-    deceased = app.deceased or session.scalar(select(Deceased).where(Deceased.application_id == app.id))
-    if deceased is None:
-        deceased = Deceased(application_id=app.id)
-        session.add(deceased)
-    deceased.name = answers["d_name"]
-    sealed_id = pii.seal(vault, pii.Kind.ID_CARD, card.number)
-    deceased.id_card_enc, deceased.id_card_bidx = sealed_id.enc or "", sealed_id.bidx or ""
-    deceased.gender = card.gender
-    deceased.birth_date = card.birth_date
-    deceased.age = age_at(card.birth_date, died.date())
-    deceased.ethnicity = answers["d_ethnicity"]
-    deceased.hukou_county = county
-    deceased.hukou_township = township
-    deceased.hukou_address = answers.get("d_address") or None
-    deceased.temp_township = answers.get("d_temp") or None
-    deceased.death_time = died
-    deceased.death_cause = answers["death_cause"]
-    deceased.certificate_type = steps.certificate_type(answers)
-    # From 2026-07-01 the certificate number IS the deceased's 身份证号: sealed like one, never in clear.
-    cert = pii.seal(vault, pii.Kind.CERTIFICATE, str(answers["cert_no"]))
-    deceased.certificate_no_enc, deceased.certificate_no_bidx = cert.enc, cert.bidx
-    deceased.body_at_funeral_home = at_fh
-    deceased.funeral_home = (answers.get("funeral_home_other") if fh == steps.OTHER else fh) if at_fh else None
-    deceased.pickup_address = None if at_fh else answers.get("pickup_address")
-    deceased.pickup_time = None if at_fh else _datetime(answers.get("pickup_date"), answers.get("pickup_time"))
-    deceased.ashes_category = category
-    deceased.ashes_place = answers[f"ashes_place_{category}"]
-    deceased.procession_route = answers.get("route") or None
-    deceased.pension_type = answers["pension_type"]
-    deceased.is_veteran = "veteran" in flags
-    deceased.has_disability_cert = "disability" in flags
-    deceased.receives_assistance = "assistance" in flags
-    if pledge_at is not None or deceased.civil_pledge_at is None:
-        deceased.civil_pledge_at = pledge_at or datetime.now(UTC)
-
-    parties = {p.role: p for p in session.scalars(select(Party).where(Party.application_id == app.id))}
-    person = parties.get("applicant") or Party(application_id=app.id, role="applicant")
-    person.name = applicant.name
-    person.relation = answers["a_relation"]
-    person.id_card_enc, person.id_card_bidx = astuple(pii.seal(vault, pii.Kind.ID_CARD, applicant.id_card))
-    person.phone_enc = pii.seal(vault, pii.Kind.PHONE, applicant.phone or answers.get("a_phone")).enc
-    person.address = answers["a_address"]
-    session.add(person)
-
-    recipient = parties.get("recipient")
-    if steps.wants_pension(answers):
-        recipient = recipient or Party(application_id=app.id, role="recipient")
-        if answers.get("r_who") == "self":
-            recipient.name, recipient.relation, r_id = applicant.name, answers["a_relation"], applicant.id_card
-        else:
-            recipient.name, recipient.relation, r_id = answers["r_name"], answers["r_relation"], answers["r_id"]
-        recipient.id_card_enc, recipient.id_card_bidx = astuple(pii.seal(vault, pii.Kind.ID_CARD, r_id))
-        recipient.bank_name = answers["r_bank"]
-        recipient.bank_account_enc = pii.seal(vault, pii.Kind.BANK_ACCOUNT, answers["r_account"]).enc
-        recipient.luhn_warning_confirmed = answers.get("r_account_confirm") == "yes"
-        recipient.needs_review = steps.recipient_review(answers)
-        session.add(recipient)
-    elif recipient is not None and not _has_pension_task(session, app):
-        # Never drop the person the pension office pays while that matter is still on the case.
-        session.delete(recipient)
-
-    app.deceased_bidx = deceased.id_card_bidx
-    app.county_code = county
-    app.township = township
-    app.scenario = answers["scenario"]
-
-
-def _has_pension_task(session: Session, app: Application) -> bool:
-    if app.id is None:
-        return False
-    return session.scalar(
-        select(DepartmentTask.id).where(DepartmentTask.application_id == app.id, DepartmentTask.matter_code == "pension")
-    ) is not None
-
-
-def _create_tasks(session: Session, app: Application, answers: dict[str, Any], submitted_on: date,
-                  catalogue: Catalogue) -> list[DepartmentTask]:
-    flags = set(answers.get("flags") or [])
-    requested = set(answers.get("matters") or [])
-    matters = catalogue.tasks_for(
-        requested,
-        pension_type=answers["pension_type"],
-        scenario=answers["scenario"],
-        veteran="veteran" in flags,
-        disability="disability" in flags,
-        assistance="assistance" in flags,
-    )
-    county = answers["d_hukou"].split(":", 1)[0]
-    dependencies = catalogue.dependencies_among(matters)
-    # provisional: the window's acceptance counts them again from its day (workflow.accept)
-    due = schedule({m.code: m.time_limit_days for m in matters}, dependencies, submitted_on)
-    by_code: dict[str, DepartmentTask] = {}
-    for matter in matters:
-        session.add(ApplicationMatter(application_id=app.id, matter_code=matter.code,
-                                      automatic=matter.code not in requested))
-        task = DepartmentTask(
-            application_id=app.id,
-            matter_code=matter.code,
-            department=matter.department,
-            county_code=county,
-            status="waiting",
-            deadline=due[matter.code],
-        )
-        session.add(task)
-        by_code[matter.code] = task
-    session.flush()
-    for code, needs in dependencies.items():
-        for dep in needs:
-            session.add(TaskDependency(task_id=by_code[code].id, depends_on_id=by_code[dep].id))
-    return list(by_code.values())
-
-
-def _one_submission_per_deceased_at_a_time(session: Session, app: Application, deceased_bidx: str) -> None:
-    """Make two relatives submitting for the same deceased at the same instant take turns.
-
-    Without it both could pass the duplicate check before either had committed.
-    * PostgreSQL: a transaction-level advisory lock keyed on the deceased's blind index makes the
-      second wait until the first commits; under READ COMMITTED its duplicate check then sees
-      the first submission.
-    * SQLite has one writer at a time, but the driver begins the transaction only at the first
-      write, so both checks could read before either wrote. A no-op write to the draft takes the
-      write lock first: the second submission waits here (busy_timeout), and its check reads
-      after the first has committed.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"deceased:{deceased_bidx}".encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    elif dialect == "sqlite":
-        session.execute(update(Application).where(Application.id == app.id)
-                        .values(submit_key=Application.submit_key)
-                        .execution_options(synchronize_session=False))
-
-
-def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, applicant: ApplicantFacts,
-           actor: Actor, now: datetime | None = None, catalogue: Catalogue | None = None) -> SubmitResult:
-    """Submit the draft identified by `submit_key` for this account, exactly once."""
-    catalogue = catalogue or default_catalogue()
-    app = session.scalar(select(Application).where(Application.submit_key == submit_key))
-    if app is None or app.account_id != account_id:
-        return SubmitResult("unknown")
-    if app.status != "draft":
-        return SubmitResult("already", app)
-
-    draft = read_draft(vault, app)
-    facts = steps.Applicant(applicant.name, applicant.id_card, applicant.phone)
-    local_now = (now.astimezone(steps.CHINA).replace(tzinfo=None) if now and now.tzinfo else now) or steps.china_now()
-    missing = steps.first_invalid(draft.answers, draft.done, facts, now=local_now)
-    if missing is None and draft.answers.get("declaration") != "yes":
-        missing = "check"
-    if missing is not None:
-        return SubmitResult("incomplete", app, step=missing)
-
-    deceased_bidx = pii.index(vault, pii.Kind.ID_CARD, draft.answers["d_id"]) or ""
-    _one_submission_per_deceased_at_a_time(session, app, deceased_bidx)
-    other = active_for_deceased(session, vault, draft.answers["d_id"], exclude_id=app.id)
-    if other is not None:
-        return SubmitResult("duplicate", app, duplicate=other)
-
-    # Claim the draft: only one request can move it out of 'draft'.
-    claimed = session.execute(
-        update(Application)
-        .where(Application.id == app.id, Application.status == "draft")
-        .values(status="submitted", version=Application.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        session.expire(app)
-        return SubmitResult("already", session.get(Application, app.id))
-    session.refresh(app)
-
-    submitted_at = datetime.now(UTC)
-    county = draft.answers["d_hukou"].split(":", 1)[0]
-    app.number = next_number(session, county, local_now.date())
-    app.submitted_at = submitted_at
-    app.current_step = "check"
-    # Answers stay in the blob (canonical for corrections); add what came from the login.
-    draft.answers["a_name"] = applicant.name
-    write_draft(vault, app, draft)
-    materialize(session, vault, app, draft.answers, applicant)
-    session.flush()
-    tasks = _create_tasks(session, app, draft.answers, local_now.date(), catalogue)
-    record(
-        session, actor, "citizen:application:submit",
-        f"提交了身后一件事联办申请，编号 {app.number}，共 {len(tasks)} 个办理事项",
-        application_id=app.id, public=True,
-        before={"status": "draft"},
-        after={"status": "submitted", "number": app.number, "matters": [t.matter_code for t in tasks]},
-    )
-    session.refresh(app, ["parties"])
-    notifications.queue_sms(session, app, notifications.msg_submitted(app.number))
-    receipts.queue_render(session, app)
-    return SubmitResult("submitted", app)
-
+from portal.services.intake import (  # noqa: F401 - the old home of intake's names
+    Outcome,
+    SubmitResult,
+    materialize,
+    next_number,
+    submit,
+)
 
 # The form splits some parts the back office asks for as one (portal.domain.status.CORRECTION_STEPS):
 # 去世时间和原因 are on the death certificate and belong to the deceased's facts.
@@ -288,9 +38,9 @@ def correctable(app: Application, step: str) -> bool:
     Either a department returned one matter naming the step (result["correction_step"]), or the
     window returned the whole application (status "returned"), which opens every step.
     """
-    if app.status == "draft" or step == "check":
+    if app.status == st.APP_DRAFT or step == "check":
         return False
-    if app.status == "returned":
+    if app.status == st.APP_RETURNED:
         return True
     asked = corrected_steps(step)
     return any(t.status == "returned" and (t.result or {}).get("correction_step") in asked for t in app.tasks)
@@ -370,8 +120,7 @@ def correction_steps_for(app: Application, step: str) -> list[str | None]:
     None means "every returned matter" (a form step the back office has no code for, e.g. when
     the window returned the whole application).
     """
-    codes = _correction_step_codes()
-    if step in codes:
+    if step in CORRECTION_STEPS:
         return [step]
     aliases = CORRECTION_ALIASES.get(step, frozenset())
     if aliases:
@@ -380,10 +129,6 @@ def correction_steps_for(app: Application, step: str) -> list[str | None]:
         found = list(dict.fromkeys(code for code in asked if code in aliases))
         return found or [None if app.status == "returned" else sorted(aliases)[0]]
     return [None]
-
-
-def _correction_step_codes() -> frozenset[str]:
-    return frozenset(CORRECTION_STEPS)
 
 
 def apply_correction(session: Session, vault: Vault, app: Application, step: steps.Step, values: dict[str, Any],
@@ -403,7 +148,7 @@ def apply_correction(session: Session, vault: Vault, app: Application, step: ste
     draft.answers.update({k: v for k, v in values.items() if v is not None and v != ""})
     write_draft(vault, app, draft)
     materialize(session, vault, app, draft.answers, applicant, pledge_at=None)
-    app.updated_at = datetime.now(UTC)
+    app.updated_at = clock.now()
     record(session, actor, "citizen:application:correct", f"补正了申请中的“{step.title}”",
            application_id=app.id, public=True, before={"fields": before_fields},
            after={"step": step.name})
@@ -411,3 +156,41 @@ def apply_correction(session: Session, vault: Vault, app: Application, step: ste
     session.flush()
     for code in correction_steps_for(app, step.name):
         workflow.resume_after_correction(session, app, actor, step=code)
+
+
+DUPLICATE_IN_FIX = ("这个身份证号码的逝者已经有一份申请在办理中，同一位逝者只需要申请一次，不能改成这个号码。"
+                    "请核对号码；如有疑问，请联系乡镇（街道）窗口，或拨打 12345 政务服务热线。")
+
+
+def _refusal(session: Session, vault: Vault, app: Application, step: steps.Step, answers: dict[str, Any],
+             values: dict[str, Any], applicant: ApplicantFacts, actor: Actor) -> dict[str, str]:
+    """Changes a correction may not make online, as field errors (the typed values are kept)."""
+    conflict = correction_conflict(answers, corrected_answers(answers, step, values))
+    if conflict is not None:
+        return {conflict.field if conflict.field in step.fields else step.fields[0]: conflict.message}
+    new_id = values.get("d_id")
+    if new_id and drafts.find_in_progress(session, vault, actor, str(new_id), exclude_id=app.id) is not None:
+        return {"d_id": DUPLICATE_IN_FIX}
+    # The change must keep the rest of the application consistent (e.g. a new date of death
+    # must still fit the certificate number).
+    trial = {k: v for k, v in answers.items() if k not in step.fields} | values
+    done = [s.name for s in steps.applicable(trial)]
+    broken = steps.first_invalid(trial, done, steps.Applicant(applicant.name, applicant.id_card, applicant.phone))
+    if broken is not None:
+        return {step.fields[0]: (f"这样修改后，“{steps.BY_NAME[broken].title}”里已填的内容就对不上了。"
+                                 "请核对后再提交；如有疑问，请拨打 12345 或到乡镇（街道）窗口咨询")}
+    return {}
+
+
+def correct_step(session: Session, vault: Vault, app: Application, step: steps.Step, values: dict[str, Any],
+                 applicant: ApplicantFacts, actor: Actor) -> dict[str, str]:
+    """Save the checked `values` of a correction, or say why not as field errors (nothing saved)."""
+    answers = read_draft(vault, app).answers
+    errors = _refusal(session, vault, app, step, answers, values, applicant, actor)
+    if errors:
+        return errors
+    try:
+        apply_correction(session, vault, app, step, values, applicant, actor)
+    except CorrectionRefused as refused:
+        return {refused.field if refused.field in step.fields else step.fields[0]: refused.message}
+    return {}

@@ -1,0 +1,212 @@
+"""一表申请, filling in: the start page, one screen per step, checking a field as it is left, and
+the notice that a case for this deceased is already in progress."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.permissions import citizen_only
+from auth.session import SessionUser, current_user
+from portal.db import transaction
+from portal.domain import application_form as steps
+from portal.domain.catalogue import default_catalogue
+from portal.services import applications as drafts
+from portal.services.events import record
+from portal.web.apply_check import check_page
+from portal.web.apply_view import (
+    actor,
+    applicant,
+    facts_of,
+    first_open,
+    next_after,
+    not_found,
+    owned_or_404,
+    render_in_progress,
+    render_step,
+    spends_in_progress_check,
+    step_context,
+    step_or_404,
+    values_for,
+)
+from portal.web.common import page, redirect, render, services
+from portal.web.throttling import account_key, ensure_within, limited
+
+# --- start page ----------------------------------------------------------------------------
+
+
+@page
+def start_page(request: Request, form: FormData | None) -> Response:
+    user = current_user(request)
+    carry = [(k, v) for k in steps.GUIDE_KEYS if (v := request.query_params.get(k))]  # from /policy/guide
+    ctx: dict[str, Any] = {"user_state": "anonymous", "matters": default_catalogue().requestable_matters(),
+                           "flags": steps.FLAGS, "carry": carry,
+                           "login_next": "/apply" + ("?" + urlencode(carry) if carry else "")}
+    if user is not None:
+        if user.auth_level < 2:
+            ctx["user_state"] = "unverified"
+        elif user.id_type != 1:
+            ctx["user_state"] = "no_id_card"
+        else:
+            ctx["user_state"] = "ready"
+            with services(request).db() as session:
+                app = drafts.open_draft(session, user.account_id)
+                if app is not None:
+                    facts = facts_of(session, request, user)
+                    draft = drafts.read_draft(services(request).vault, app)
+                    resume = first_open(draft, facts)
+                    if request.query_params.get("intro") != "1":
+                        return redirect(f"/apply/step/{resume}")
+                    ctx["resume"] = resume
+    return render(request, "citizen/apply_start.html", ctx)
+
+
+@page
+@citizen_only
+def start_post(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    if not user.can_apply_online:
+        return redirect("/apply")
+    svc = services(request)
+    with transaction(svc.db) as session:
+        existing = drafts.open_draft(session, user.account_id)
+        prefill = steps.prefill_from_guide(form) if existing is None and form is not None else None
+        app = drafts.start_draft(session, svc.vault, user.account_id, prefill)
+        if existing is None:
+            record(session, actor(request, user), "citizen:application:start", "开始填写一表申请",
+                   application_id=app.id)
+        draft = drafts.read_draft(svc.vault, app)
+        resume = first_open(draft, facts_of(session, request, user))
+    return redirect(f"/apply/step/{resume}")
+
+
+@page
+@citizen_only
+def saved_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    return render(request, "citizen/apply_saved.html", {})
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+
+def _raw_values(posted: dict[str, Any]) -> dict[str, Any]:
+    """What the family typed, trimmed and bounded, for 保存，稍后继续 with unfinished answers."""
+    out: dict[str, Any] = {}
+    for key, value in posted.items():
+        if isinstance(value, list):
+            out[key] = [str(v)[:60] for v in value][:10]
+        else:
+            out[key] = str(value).strip()[:200]
+    return out
+
+
+STEP_SAVE_ATTEMPTS = 4  # tabs saving the same draft at once: each save runs again on the fresh draft
+
+
+@page
+@limited("step_save", per="account", methods=("POST",))
+@spends_in_progress_check
+@citizen_only
+def step_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    for attempt in range(1, STEP_SAVE_ATTEMPTS + 1):
+        try:
+            return _step_page(request, form, user)
+        except StaleDataError:
+            # Tabs saved the same draft at once: run again on the fresh draft, as if this save had
+            # come a moment later (nothing is lost). Past the bound: the 409 page, nothing saved.
+            if attempt == STEP_SAVE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _step_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    step = step_or_404(request.path_params["step"])
+    if not user.can_apply_online:
+        return redirect("/apply")
+    svc = services(request)
+    back_check = request.query_params.get("back") == "check"
+    with transaction(svc.db) as session:
+        app = drafts.open_draft(session, user.account_id)
+        if app is None:
+            return redirect("/apply")
+        facts = facts_of(session, request, user)
+        draft = drafts.read_draft(svc.vault, app)
+        answers = draft.answers
+        open_step = first_open(draft, facts)
+        names = [s.name for s in steps.applicable(answers)]
+        if step.name not in names:
+            return redirect(f"/apply/step/{open_step}")
+        # Later steps need the earlier answers: never skip ahead of the first unfinished step.
+        if names.index(step.name) > names.index(open_step):
+            return redirect(f"/apply/step/{open_step}")
+
+        if step.name == "check":
+            if form is None:
+                return check_page(request, app.submit_key, draft, facts, {})
+            return redirect("/apply/step/check")
+
+        if form is None:
+            return render_step(request, step, step_context(step, answers, values_for(step, answers), {}, facts,
+                                                           back_check=back_check))
+
+        posted = steps.form_dict(form, step)
+        ctx = steps.Ctx(answers=answers, applicant=applicant(facts))
+        values, errors = steps.validate(step, posted, ctx)
+        if form.get("action") == "save":
+            keep = values if not errors else {**_raw_values(posted), **values}
+            drafts.save_step(svc.vault, app, step.name, keep, step.fields, complete=not errors)
+            return redirect("/apply/saved")
+        if errors:
+            return render_step(request, step, step_context(step, answers, posted, errors, facts,
+                                                           back_check=back_check))
+        draft = drafts.save_step(svc.vault, app, step.name, values, step.fields, complete=True)
+        if step.name == "deceased":
+            other = drafts.find_in_progress(session, svc.vault, actor(request, user), values["d_id"],
+                                            exclude_id=app.id)
+            if other is not None:
+                return redirect("/apply/in-progress")
+        if back_check:
+            target = steps.first_invalid(draft.answers, draft.done, applicant(facts)) or "check"
+        else:
+            target = next_after(step, draft.answers)
+        return redirect(f"/apply/step/{target}")
+
+
+@page
+@citizen_only
+def step_field_check(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    """htmx: check the step as typed so far and show only the field that was left."""
+    step = step_or_404(request.path_params["step"])
+    assert form is not None
+    svc = services(request)
+    field = request.headers.get("hx-trigger-name") or str(form.get("_field") or "")
+    app_id = request.path_params.get("app_id")
+    with svc.db() as session:
+        app = (owned_or_404(session, int(app_id), user) if app_id is not None
+               else drafts.open_draft(session, user.account_id))
+        if app is None:
+            raise not_found()
+        facts = facts_of(session, request, user)
+        answers = drafts.read_draft(svc.vault, app).answers
+    posted = steps.form_dict(form, step)
+    _, errors = steps.validate(step, posted, steps.Ctx(answers=answers, applicant=applicant(facts)))
+    shown = {k: v for k, v in errors.items() if k == field and posted.get(k)}
+    ctx = step_context(step, answers, posted, shown, facts,
+                       mode="fix" if app_id is not None else "draft", app_id=int(app_id) if app_id else None)
+    ctx["inline"] = True
+    return render_step(request, step, ctx)
+
+
+@page
+@citizen_only
+def in_progress_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    # Showing the answer again costs nothing (the number was counted when saved), but not past the limit.
+    ensure_within(request, "in_progress", account_key(user.account_id))
+    svc = services(request)
+    other = drafts.draft_in_progress(svc.db, svc.vault, user.account_id, actor(request, user))
+    if other is None:
+        return redirect("/apply")
+    return render_in_progress(request, other)
