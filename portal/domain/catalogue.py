@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from graphlib import CycleError, TopologicalSorter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,21 +184,26 @@ class Catalogue:
 
 
 def _dependency_order(matters: list[Matter]) -> list[Matter]:
-    """Stable topological order: catalogue order, but dependencies first."""
+    """Stable topological order: catalogue order, but dependencies first.
+
+    ``graphlib`` does the ordering; among the matters ready at each step the one listed first
+    in the catalogue goes first, so the order a family sees does not jump around.
+    """
     present = {m.code for m in matters}
-    done: set[str] = set()
+    position = {m.code: i for i, m in enumerate(matters)}
+    by_code = {m.code: m for m in matters}
+    sorter: TopologicalSorter[str] = TopologicalSorter(
+        {m.code: [d for d in m.depends_on if d in present] for m in matters}
+    )
+    sorter.prepare()  # cycles are rejected at load time, so this does not raise
+    ready: list[str] = []
     ordered: list[Matter] = []
-    pending = list(matters)
-    while pending:
-        for m in pending:
-            if all(d in done or d not in present for d in m.depends_on):
-                ordered.append(m)
-                done.add(m.code)
-                pending.remove(m)
-                break
-        else:  # pragma: no cover - cycles are rejected at load time
-            ordered.extend(pending)
-            break
+    while sorter.is_active():
+        ready.extend(sorter.get_ready())
+        ready.sort(key=position.__getitem__)
+        code = ready.pop(0)
+        ordered.append(by_code[code])
+        sorter.done(code)
     return ordered
 
 
@@ -299,32 +305,26 @@ def _check_duplicates(entries: list[dict[str, Any]], label: str, section: str, p
 
 
 def _find_cycles(deps: dict[str, list[str]]) -> list[list[str]]:
-    """Each dependency cycle once, as a path that ends where it starts."""
+    """Each dependency cycle once, as a path along ``depends_on`` that ends where it starts.
+
+    ``graphlib`` reports one cycle at a time; cutting one of its edges and asking again finds
+    the next, so a county sees every loop in one pass.
+    """
+    graph = {node: [d for d in targets if d in deps] for node, targets in deps.items()}
     cycles: list[list[str]] = []
-    seen_sets: set[frozenset[str]] = set()
-    state: dict[str, int] = {}  # 1 = on stack, 2 = finished
-
-    def visit(node: str, stack: list[str]) -> None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in deps.get(node, []):
-            if nxt not in deps:
-                continue
-            if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
-                key = frozenset(cycle)
-                if key not in seen_sets:
-                    seen_sets.add(key)
-                    cycles.append(cycle)
-            elif state.get(nxt) is None:
-                visit(nxt, stack)
-        stack.pop()
-        state[node] = 2
-
-    for node in deps:
-        if node not in state:
-            visit(node, [])
-    return cycles
+    seen: set[frozenset[str]] = set()
+    while True:
+        try:
+            TopologicalSorter(graph).prepare()
+        except CycleError as exc:
+            # graphlib lists each node before the one that depends on it: reverse to follow depends_on.
+            cycle = list(reversed(exc.args[1]))
+            if frozenset(cycle) not in seen:
+                seen.add(frozenset(cycle))
+                cycles.append(cycle)
+            graph[cycle[0]] = [d for d in graph[cycle[0]] if d != cycle[1]]
+        else:
+            return cycles
 
 
 def _validate(data: dict[str, Any]) -> tuple[Catalogue | None, list[str]]:
