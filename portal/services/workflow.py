@@ -29,7 +29,7 @@ from portal.models import Application, DepartmentTask, Event, Party, StaffMember
 from portal.services import notifications as sms
 from portal.services import pii
 from portal.services import staff as staff_accounts
-from portal.services.deadlines import plan, time_limit, today
+from portal.services.deadlines import CHINA, plan, time_limit, today  # noqa: F401 - CHINA re-exported for queues
 from portal.services.events import Actor, record
 
 if TYPE_CHECKING:  # pragma: no cover
