@@ -2,24 +2,26 @@
 
 :func:`plan_for` turns a date of death (general plan) or a :class:`Situation`
 (tailored plan) into :class:`PlanItem` rows sorted by date; :func:`to_ics` writes
-them as an RFC 5545 calendar by hand (all-day events, CRLF, escaping, folding at
-75 octets without splitting a UTF-8 character).
+them as an RFC 5545 calendar of all-day events with the ``icalendar`` package.
 
 Which dates are firm and which are only suggestions is recorded in
 ``PlanItem.kind``: ``"deadline"`` (a time limit stated in the rules, e.g. 户口注销
 within 30 days, 注1), ``"suggestion"`` (a sensible target, configurable in
 ``content/policy_params.toml`` ``[plan]``) or ``"info"`` (something that happens
 on that day, e.g. the monthly reconciliation).
-
-Pure Python (standard library only).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
+from icalendar import Alarm, Calendar, Event
+
+from portal.domain import clock
 
 from portal.domain.eligibility import (
     Params,
@@ -30,7 +32,7 @@ from portal.domain.eligibility import (
     guide,
 )
 
-__all__ = ["PlanItem", "plan_for", "to_ics", "escape_text", "fold_line"]
+__all__ = ["KINDS", "PlanItem", "plan_for", "to_ics"]
 
 KINDS = {"deadline": "期限", "suggestion": "建议", "info": "提醒"}
 
@@ -311,53 +313,15 @@ def _situation_plan(s: Situation, params: Params | PlanSettings | None, ps: Plan
 
 
 # ---------------------------------------------------------------------------------------------
-# iCalendar (RFC 5545), written by hand
+# iCalendar (RFC 5545) through the icalendar package: it escapes, folds at 75 octets and writes CRLF
 # ---------------------------------------------------------------------------------------------
 
-CRLF = "\r\n"
-_MAX_OCTETS = 75
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma, newline."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for ch in value:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == ";":
-            out.append("\\;")
-        elif ch == ",":
-            out.append("\\,")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(" ")  # other control characters are not allowed in TEXT
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def fold_line(line: str) -> str:
-    """Fold a content line so no physical line exceeds 75 octets (UTF-8), never inside a character.
-
-    Continuation lines start with one space, which counts toward their 75 octets.
-    """
-    if len(line.encode("utf-8")) <= _MAX_OCTETS:
-        return line
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    limit = _MAX_OCTETS
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, _MAX_OCTETS - 1
-        current.append(ch)
-        size += n
-    parts.append("".join(current))
-    return (CRLF + " ").join(parts)
+def _text(value: str) -> str:
+    """Control characters other than line breaks are not allowed in a TEXT value."""
+    return _CONTROL.sub(" ", value)
 
 
 def _uid(item: PlanItem, domain: str, seen: dict[str, int]) -> str:
@@ -385,42 +349,35 @@ def to_ics(
     ``alarm`` adds a display reminder at 09:00 the day before each event.
     UIDs are stable for the same date, matter and title, so a re-import updates events.
     """
-    stamp = (dtstamp or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID:-//Wenzhou shenhou yijianshi portal//Personal plan//ZH",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(calendar_name)}",
-    ]
+    stamp = (dtstamp or clock.now()).astimezone(UTC)
+    cal = Calendar()
+    cal.add("prodid", "-//Wenzhou shenhou yijianshi portal//Personal plan//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", _text(calendar_name))
     seen: dict[str, int] = {}
     for item in items:
-        summary = item.title
+        summary = _text(item.title)
         description = f"{item.kind_label}：{item.detail}"
         url = policy_url(item.policy_slug) if policy_url else None
         if url:
             description = f"{description}\n\n详细说明：{url}"
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_uid(item, uid_domain, seen)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{item.due:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{item.due + timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{escape_text(summary)}",
-            f"DESCRIPTION:{escape_text(description)}",
-            "TRANSP:TRANSPARENT",
-        ]
+        event = Event()
+        event.add("uid", _uid(item, uid_domain, seen))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", item.due)
+        event.add("dtend", item.due + timedelta(days=1))
+        event.add("summary", summary)
+        event.add("description", _text(description))
+        event.add("transp", "TRANSPARENT")
         if url:
-            lines.append(f"URL:{url}")
+            event.add("url", url)
         if alarm:
-            lines += [
-                "BEGIN:VALARM",
-                "ACTION:DISPLAY",
-                f"DESCRIPTION:{escape_text(summary)}",
-                "TRIGGER:-PT15H",
-                "END:VALARM",
-            ]
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(fold_line(line) + CRLF for line in lines)
+            reminder = Alarm()
+            reminder.add("action", "DISPLAY")
+            reminder.add("description", summary)
+            reminder.add("trigger", timedelta(hours=-15))
+            event.add_component(reminder)
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")

@@ -1,4 +1,4 @@
-"""Personal plan dates and the hand-written .ics export."""
+"""Personal plan dates and the .ics export (escaping and folding checked on the output)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import icalendar
 import pytest
 
 from portal.domain.eligibility import Situation, load_params
-from portal.domain.plan import PlanItem, escape_text, fold_line, plan_for, to_ics
+from portal.domain.plan import PlanItem, plan_for, to_ics
 from portal.domain.policy_content import MATTER_LABELS, load_entries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,23 +118,6 @@ TRICKY = PlanItem(
 )
 
 
-def test_escape_text():
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-    assert escape_text("x\r\ny") == "x\\ny"
-
-
-def test_fold_line_by_octets_without_splitting_characters():
-    assert fold_line("A" * 75) == "A" * 75
-    folded = fold_line("A" * 76)
-    assert folded == "A" * 75 + "\r\n " + "A"
-    text = "SUMMARY:" + "户口注销" * 40
-    physical = fold_line(text).encode("utf-8").split(b"\r\n")
-    assert all(len(line) <= 75 for line in physical)
-    for line in physical:
-        line.decode("utf-8")  # never split inside a character
-    assert b"".join([physical[0]] + [p[1:] for p in physical[1:]]).decode("utf-8") == text
-
-
 def test_ics_structure_and_line_rules():
     items = plan_for(date(2026, 11, 22)) + [TRICKY]
     ics = to_ics(items, dtstamp=STAMP)
@@ -149,6 +132,14 @@ def test_ics_structure_and_line_rules():
     assert ics.count("BEGIN:VEVENT") == len(items)
     assert "DTSTAMP:20261122T083000Z" in ics
     assert to_ics(items, dtstamp=STAMP) == ics  # deterministic
+
+
+def test_ics_escapes_text_values():
+    item = PlanItem(date(2026, 12, 1), "a,b;c\\d\ne\x07f", "x\r\ny", "hukou", "hukou-cancellation")
+    ics = to_ics([item], dtstamp=STAMP, alarm=False)
+    unfolded = ics.replace("\r\n ", "")
+    assert "SUMMARY:a\\,b\\;c\\\\d\\ne f\r\n" in unfolded
+    assert "x\\ny" in unfolded
 
 
 def test_ics_round_trips_with_icalendar():
