@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from graphlib import CycleError, TopologicalSorter
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 

@@ -22,13 +22,11 @@ from datetime import UTC, date, datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 
 from portal.domain import clock
-
 from portal.domain.eligibility import (
     Params,
     PlanSettings,
     Situation,
     first_day_of_next_month,
-    format_cn_date,
     guide,
 )
 
@@ -142,7 +140,7 @@ def _general_plan(death: date, ps: PlanSettings) -> list[PlanItem]:
         PlanItem(
             hukou_due,
             "户口注销的最后期限",
-            f"请在{format_cn_date(hukou_due)}前注销逝者户口（去世后{ps.hukou_days}日内，登记表注1）。联办时由公安根据共享数据办理；在派出所窗口一般当场办结。",
+            f"请在{clock.cn_date(hukou_due)}前注销逝者户口（去世后{ps.hukou_days}日内，登记表注1）。联办时由公安根据共享数据办理；在派出所窗口一般当场办结。",
             "hukou",
             "hukou-cancellation",
             "deadline",
@@ -160,9 +158,11 @@ def _general_plan(death: date, ps: PlanSettings) -> list[PlanItem]:
 
 
 _CERT_TITLES = {
-    "home": ("报告死亡并开具死亡医学证明", "请告诉村（居）委会或乡镇（街道），卫生院或社区卫生服务中心的医生会上门了解死因并开具证明。"),
+    "home": ("报告死亡并开具死亡医学证明",
+             "请告诉村（居）委会或乡镇（街道），卫生院或社区卫生服务中心的医生会上门了解死因并开具证明。"),
     "hospital": ("向医院领取死亡医学证明", "由医院开具，并由医院通知殡仪馆接运遗体。"),
-    "unnatural": ("等待公安机关出具《死亡证明书》", "公安机关根据调查和鉴定结果出具《死亡证明书》和遗体处置意见书，请按公安机关的通知办理。"),
+    "unnatural": ("等待公安机关出具《死亡证明书》",
+                  "公安机关根据调查和鉴定结果出具《死亡证明书》和遗体处置意见书，请按公安机关的通知办理。"),
 }
 
 

@@ -132,10 +132,9 @@ class PolicyContentError(ValueError):
 
     def __init__(self, problems: Iterable[str]):
         self.problems: list[str] = list(problems)
-        super().__init__(
-            "政策内容有 %d 处问题 / %d problem(s) in policy content:\n- %s"
-            % (len(self.problems), len(self.problems), "\n- ".join(self.problems))
-        )
+        count = len(self.problems)
+        listed = "\n- ".join(self.problems)
+        super().__init__(f"政策内容有 {count} 处问题 / {count} problem(s) in policy content:\n- {listed}")
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,8 @@ class ResultField:
 RESULT_FIELDS: dict[str, tuple[ResultField, ...]] = {
     "medical": (
         ResultField("settlement_amount", "医保个人账户清算金额（元）", "money_signed",
-                    "余额为正数直接填写；清算为负数（需扣回）的，前面加负号，例如 -320.50。负数将从丧葬费、抚恤金中扣回（注4）。"),
+                    "余额为正数直接填写；清算为负数（需扣回）的，前面加负号，例如 -320.50。"
+                    "负数将从丧葬费、抚恤金中扣回（注4）。"),
     ),
     "hukou": (
         ResultField("cancelled_on", "户口注销日期", "date"),
