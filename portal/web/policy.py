@@ -18,26 +18,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.config import ROOT, Settings
+from portal.config import Settings
 from portal.domain import clock
-from portal.domain.eligibility import Params, Situation, format_yuan, guide, load_params
+from portal.domain.eligibility import Params, Situation, format_yuan, guide
 from portal.domain.plan import KINDS, plan_for, to_ics
 from portal.domain.policy_content import CONFIDENCE_LABELS, DEPARTMENT_LABELS, MATTER_LABELS, SITUATION_LABELS
+from portal.domain.policy_params import DEFAULT_PATH, default_params
 from portal.domain.reference import PENSION_HINTS, PENSION_TYPES, label_for
 from portal.services.policies import get_article, knowledge_base
 from portal.services.policy_search import search
 from portal.web.common import Services, is_htmx, page, render, services
 from portal.web.throttling import limited
 
-PARAMS_FILE = ROOT / "content" / "policy_params.toml"
-_params: Params | None = None
+PARAMS_FILE = DEFAULT_PATH  # content/policy_params.toml
 
 
 def params() -> Params:
-    global _params
-    if _params is None:
-        _params = load_params(PARAMS_FILE)
-    return _params
+    """The county's figures, read once (the same ones the progress page counts with)."""
+    return default_params()
 
 
 # ---------------------------------------------------------------------------------------------
