@@ -380,4 +380,4 @@ def to_ics(
             reminder.add("trigger", timedelta(hours=-15))
             event.add_component(reminder)
         cal.add_component(event)
-    return cal.to_ical().decode("utf-8")
+    return str(cal.to_ical(), "utf-8")

@@ -33,7 +33,7 @@ from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from portal.domain.policy_content import DEPARTMENT_LABELS, MATTER_LABELS, SITUATION_LABELS
@@ -272,7 +272,8 @@ _snapshots: dict[str, Snapshot] = {}
 
 def _key(session: Session) -> str:
     bind = session.get_bind()
-    return bind.url.render_as_string(hide_password=True)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=True)
 
 
 def _fingerprint(session: Session) -> tuple[tuple[str, str], ...]:
