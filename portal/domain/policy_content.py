@@ -142,10 +142,6 @@ class PolicyEntry:
     keywords: tuple[str, ...]
 
     @property
-    def confidence_label(self) -> str:
-        return CONFIDENCE_LABELS[self.confidence]
-
-    @property
     def matter_labels(self) -> list[str]:
         return [MATTER_LABELS[m] for m in self.matters]
 
