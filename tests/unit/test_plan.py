@@ -179,3 +179,19 @@ def test_ics_empty_plan_and_no_alarm():
     assert "BEGIN:VEVENT" not in ics
     assert icalendar.Calendar.from_ical(ics)["CALSCALE"] == "GREGORIAN"
     assert "VALARM" not in to_ics([TRICKY], dtstamp=STAMP, alarm=False)
+
+
+def test_step_words_come_from_the_content_file(tmp_path, monkeypatch):
+    from portal.domain import plan
+
+    reworded = plan.STEPS_PATH.read_text(encoding="utf-8").replace('title = "办理火化"', 'title = "预约火化"')
+    (tmp_path / "plan_steps.toml").write_text(reworded, encoding="utf-8")
+    monkeypatch.setattr(plan, "STEPS_PATH", tmp_path / "plan_steps.toml")
+    plan.plan_texts.cache_clear()
+    try:
+        titles = [i.title for i in plan_for(date(2026, 11, 22))]
+        assert "预约火化" in titles and "办理火化" not in titles
+    finally:
+        monkeypatch.undo()
+        plan.plan_texts.cache_clear()
+    assert "办理火化" in [i.title for i in plan_for(date(2026, 11, 22))]
