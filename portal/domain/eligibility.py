@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from portal.domain import clock
 from portal.domain.policy_params import (
@@ -59,9 +59,6 @@ __all__ = [
     "parse_params",
     "survivor_months",
 ]
-
-Place = Literal["home", "hospital", "unnatural"]
-PensionType = Literal["enterprise_retired", "enterprise_working", "resident", "public_institution", "none"]
 
 _PLACES = tuple(s.code for s in SCENARIOS)
 _PENSION_CODES = tuple(code for code, _ in PENSION_TYPES)
@@ -150,8 +147,8 @@ def _note(key: str, **values: str) -> GuideNote:
 @dataclass(frozen=True)
 class Situation:
     death_date: date
-    place: Place = "home"
-    pension_type: PensionType = "none"
+    place: str = "home"  # a scenario code of portal.domain.reference (checked below)
+    pension_type: str = "none"  # a PENSION_TYPES code of portal.domain.reference (checked below)
     contribution_years: float | None = None  # 累计缴费年限（含视同缴费年限）
     years_drawing_pension: float | None = None  # 已领取养老金的年限（退休人员）
     local_basic_pension: Decimal | None = None  # 城乡居保：当地月基础养老金（元）

@@ -195,3 +195,20 @@ def test_step_words_come_from_the_content_file(tmp_path, monkeypatch):
         monkeypatch.undo()
         plan.plan_texts.cache_clear()
     assert "办理火化" in [i.title for i in plan_for(date(2026, 11, 22))]
+
+
+def test_a_mistyped_word_in_the_step_texts_is_caught_before_deployment(tmp_path, monkeypatch):
+    from portal.domain import plan
+    from portal.services.content import check_guide_content
+
+    check_guide_content()  # the shipped files draw every kind of guide and plan
+    broken = plan.STEPS_PATH.read_text(encoding="utf-8").replace("去世后{days}日内", "去世后{dayz}日内")
+    (tmp_path / "plan_steps.toml").write_text(broken, encoding="utf-8")
+    monkeypatch.setattr(plan, "STEPS_PATH", tmp_path / "plan_steps.toml")
+    plan.plan_texts.cache_clear()
+    try:
+        with pytest.raises(KeyError, match="dayz"):
+            check_guide_content()
+    finally:
+        monkeypatch.undo()
+        plan.plan_texts.cache_clear()
