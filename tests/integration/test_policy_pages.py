@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 from starlette.testclient import TestClient
 
+from portal.domain import clock
 from portal.domain.eligibility import format_yuan, load_params
 from portal.web.policy import PARAMS_FILE
 
@@ -101,7 +102,7 @@ def test_guide_validation_keeps_values(client: TestClient) -> None:
     assert "请输入缴费年限" in r.text
     assert 'value="很多"' in r.text and 'value="2026-13-40"' in r.text  # values kept
     assert re.search(r'value="home" checked', r.text) and re.search(r'value="veteran" checked', r.text)
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     r = client.get("/policy/guide/result", params={"death_date": future, "place": "home", "hukou": "wenzhou", "pension_type": "none"})
     assert "去世日期不能晚于今天" in r.text
 
