@@ -21,7 +21,7 @@ from typing import Any
 
 from portal.domain import clock
 from portal.domain.eligibility import first_day_of_next_month
-from portal.domain.policy_params import PlanSettings, default_params
+from portal.domain.policy_params import PlanSettings, default_params, format_yuan
 
 # --- task statuses -------------------------------------------------------------
 
@@ -312,9 +312,8 @@ def pension_payout(funeral_grant: Decimal, lump_sum: Decimal, settlement: Decima
 
 
 def yuan(value: Any) -> str:
-    """1234.5 -> "1,234.50 元"; negatives keep their sign."""
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    return f"{amount:,} 元"
+    """1234.5 -> "1,234.50 元"; negatives keep their sign (the guide's money format)."""
+    return f"{format_yuan(Decimal(str(value)))} 元"
 
 
 def result_summary(matter_code: str, result: dict[str, Any] | None, amount: Any = None) -> str:
