@@ -1,36 +1,40 @@
 """Personal plan (我的办理计划): dated to-dos from the date of death, and an .ics export.
 
 :func:`plan_for` turns a date of death (general plan) or a :class:`Situation`
-(tailored plan) into :class:`PlanItem` rows sorted by date; :func:`to_ics` writes
-them as an RFC 5545 calendar by hand (all-day events, CRLF, escaping, folding at
-75 octets without splitting a UTF-8 character).
+(tailored plan) into :class:`PlanItem` rows sorted by date (their words are in
+``content/plan_steps.toml``); :func:`to_ics` writes
+them as an RFC 5545 calendar of all-day events with the ``icalendar`` package.
 
 Which dates are firm and which are only suggestions is recorded in
 ``PlanItem.kind``: ``"deadline"`` (a time limit stated in the rules, e.g. 户口注销
 within 30 days, 注1), ``"suggestion"`` (a sensible target, configurable in
 ``content/policy_params.toml`` ``[plan]``) or ``"info"`` (something that happens
 on that day, e.g. the monthly reconciliation).
-
-Pure Python (standard library only).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from icalendar import Alarm, Calendar, Event
+
+from portal.domain import clock
 from portal.domain.eligibility import (
     Params,
     PlanSettings,
     Situation,
     first_day_of_next_month,
-    format_cn_date,
     guide,
 )
 
-__all__ = ["PlanItem", "plan_for", "to_ics", "escape_text", "fold_line"]
+__all__ = ["KINDS", "PlanItem", "plan_for", "to_ics"]
 
 KINDS = {"deadline": "期限", "suggestion": "建议", "info": "提醒"}
 
@@ -92,272 +96,103 @@ def _days(death: date, n: int) -> date:
     return death + timedelta(days=n)
 
 
+# ---------------------------------------------------------------------------------------------
+# The words of each step (content/plan_steps.toml)
+# ---------------------------------------------------------------------------------------------
+
+STEPS_PATH = Path(__file__).resolve().parents[2] / "content" / "plan_steps.toml"
+
+
+@functools.cache
+def plan_texts() -> dict[str, dict[str, dict[str, str]]]:
+    """The shipped step texts, read once per process."""
+    with STEPS_PATH.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _step(section: str, key: str, due: date, matter: str | None, slug: str, kind: str = "suggestion", /,
+          **values: str) -> PlanItem:
+    """One plan item; ``values`` fill the {words} of its text."""
+    t = plan_texts()[section][key]
+    return PlanItem(due, t["title"].format_map(values), t["detail"].format_map(values), matter, slug, kind)
+
+
 def _general_plan(death: date, ps: PlanSettings) -> list[PlanItem]:
     hukou_due = _days(death, ps.hukou_days)
-    recon = _reconciliation_date(death, ps.reconciliation_day)
+    g = "general"
     return [
-        PlanItem(
-            death,
-            "开具死亡医学证明",
-            "在家中去世的，请告诉村（居）委会或乡镇（街道），卫生院或社区卫生服务中心的医生会上门开具；"
-            "在医院去世的，由医院开具；意外或非正常死亡的，由公安机关出具《死亡证明书》。",
-            "certificate",
-            "death-at-home",
-            "suggestion",
-        ),
-        PlanItem(
-            _days(death, ps.application_days),
-            "提交身后“一件事”联办申请",
-            "到乡镇（街道）行政服务中心，或在浙江政务服务网（浙里办）上填一张表，一起申请火化、户口注销、丧葬费和抚恤金、医保清算等事项。",
-            None,
-            "process-overview",
-            "suggestion",
-        ),
-        PlanItem(
-            _days(death, ps.cremation_days),
-            "办理火化",
-            "凭死亡证明第四联（居民死亡殡葬证）或公安机关的《死亡证明书》到殡仪馆办理，具体时间请与殡仪馆预约。符合条件的基本殡葬服务免费。",
-            "cremation",
-            "cremation-materials",
-            "suggestion",
-        ),
-        PlanItem(
-            recon,
-            "各部门每月对账",
-            "各部门每月10日前后核对死亡信息。领养老金、低保、残疾人补贴等的，可以在这之后确认是否已停发；多发的需要退回。",
-            None,
-            "overpaid-pension",
-            "info",
-        ),
-        PlanItem(
-            _days(death, ps.medical_reimbursement_days),
-            "报销未结的医疗费用，办理医保个人账户清算",
-            "请先办完医疗费用报销和医保个人账户清算，再申领丧葬费、抚恤金（注2）；清算为负数的，从丧葬费、抚恤金中直接扣回（注4）。",
-            "medical",
-            "medical-bills-first",
-            "suggestion",
-        ),
-        PlanItem(
-            hukou_due,
-            "户口注销的最后期限",
-            f"请在{format_cn_date(hukou_due)}前注销逝者户口（去世后{ps.hukou_days}日内，登记表注1）。联办时由公安根据共享数据办理；在派出所窗口一般当场办结。",
-            "hukou",
-            "hukou-cancellation",
-            "deadline",
-        ),
-        PlanItem(
-            _days(death, ps.pension_claim_days),
-            "申领丧葬补助金、抚恤金",
-            "逝者参加了养老保险的，建议在3个月内、医保清算完成后申领（这是建议，不是法定期限）。领取人须为直系亲属（注3）。"
-            "机关事业单位人员请通过原单位按原流程办理。",
-            "pension",
-            "enterprise-retiree-benefits",
-            "suggestion",
-        ),
+        _step(g, "certificate", death, "certificate", "death-at-home"),
+        _step(g, "application", _days(death, ps.application_days), None, "process-overview"),
+        _step(g, "cremation", _days(death, ps.cremation_days), "cremation", "cremation-materials"),
+        _step(g, "reconciliation", _reconciliation_date(death, ps.reconciliation_day), None, "overpaid-pension", "info"),
+        _step(g, "medical", _days(death, ps.medical_reimbursement_days), "medical", "medical-bills-first"),
+        _step(g, "hukou", hukou_due, "hukou", "hukou-cancellation", "deadline",
+              due=clock.cn_date(hukou_due), days=str(ps.hukou_days)),
+        _step(g, "pension", _days(death, ps.pension_claim_days), "pension", "enterprise-retiree-benefits"),
     ]
-
-
-_CERT_TITLES = {
-    "home": ("报告死亡并开具死亡医学证明", "请告诉村（居）委会或乡镇（街道），卫生院或社区卫生服务中心的医生会上门了解死因并开具证明。"),
-    "hospital": ("向医院领取死亡医学证明", "由医院开具，并由医院通知殡仪馆接运遗体。"),
-    "unnatural": ("等待公安机关出具《死亡证明书》", "公安机关根据调查和鉴定结果出具《死亡证明书》和遗体处置意见书，请按公安机关的通知办理。"),
-}
 
 
 def _situation_plan(s: Situation, params: Params | PlanSettings | None, ps: PlanSettings) -> list[PlanItem]:
     full = params if isinstance(params, Params) else Params(plan=ps)
     result = guide(s, full)
     death = s.death_date
-    items: list[PlanItem] = []
+    texts = plan_texts()["situation"]
+    sit = "situation"
 
     cert = result.matter("certificate")
-    if s.died_abroad:
-        items.append(
-            PlanItem(
-                death,
-                "办理境外死亡证明、中文译本和使领馆认证",
-                "国内的户口注销、社保、医保手续都要用到经我国驻当地使领馆认证的死亡证明及中文译本。",
-                "certificate",
-                cert.policy_slug if cert else "death-abroad",
-            )
-        )
-    else:
-        title, detail = _CERT_TITLES[s.place]
-        items.append(PlanItem(death, title, detail, "certificate", cert.policy_slug if cert else "death-at-home"))
-
-    items.append(
-        PlanItem(
-            _days(death, ps.application_days),
-            "提交身后“一件事”联办申请",
-            "到乡镇（街道）行政服务中心，或在浙江政务服务网（浙里办）上填一张表，一起申请需要办理的事项。",
-            None,
-            "process-overview",
-        )
-    )
+    key = "certificate_abroad" if s.died_abroad else f"certificate_{s.place}"
+    fallback = "death-abroad" if s.died_abroad else "death-at-home"
+    items = [
+        _step(sit, key, death, "certificate", cert.policy_slug if cert else fallback),
+        _step(sit, "application", _days(death, ps.application_days), None, "process-overview"),
+    ]
     if result.matter("cremation"):
-        extra = "（以公安机关出具遗体处置意见书为前提）" if s.place == "unnatural" else ""
-        items.append(
-            PlanItem(
-                _days(death, ps.cremation_days),
-                "办理火化",
-                f"凭死亡证明到殡仪馆办理殡仪服务和火化{extra}，具体时间请与殡仪馆预约。符合条件的基本殡葬服务免费。",
-                "cremation",
-                "cremation-materials",
-            )
-        )
-
-    stop = first_day_of_next_month(death)
+        extra = texts["cremation"]["extra_unnatural"] if s.place == "unnatural" else ""
+        items.append(_step(sit, "cremation", _days(death, ps.cremation_days), "cremation", "cremation-materials",
+                           extra=extra))
     if s.pension_type in ("enterprise_retired", "resident"):
-        items.append(
-            PlanItem(
-                stop,
-                "养老金停发",
-                "养老金从去世的次月起停发。之后如果还有养老金打到卡上，需要退回，请先不要注销这张银行卡。",
-                "pension",
-                "overpaid-pension",
-                "info",
-            )
-        )
+        items.append(_step(sit, "pension_stops", first_day_of_next_month(death), "pension", "overpaid-pension", "info"))
 
     recon = _reconciliation_date(death, ps.reconciliation_day)
-    items.append(
-        PlanItem(
-            recon,
-            "各部门每月对账",
-            "各部门每月10日前后核对死亡信息，确认各项待遇已经停发、户口已经注销。",
-            None,
-            "how-long-it-takes",
-            "info",
-        )
-    )
-    for code, title in (
-        ("veteran", "确认优抚待遇已结算"),
-        ("disability", "确认残疾人补贴已停发"),
-        ("assistance", "确认低保或特困供养金已停发"),
-    ):
+    items.append(_step(sit, "reconciliation", recon, None, "how-long-it-takes", "info"))
+    for code in ("veteran", "disability", "assistance"):
         advice = result.matter(code)
         if advice:
-            items.append(
-                PlanItem(
-                    recon,
-                    title,
-                    f"{advice.handled_by}会主动处理，不需要另外申请。{advice.note}",
-                    code,
-                    advice.policy_slug,
-                    "info",
-                )
-            )
+            items.append(_step(sit, code, recon, code, advice.policy_slug, "info",
+                               handled_by=advice.handled_by, note=advice.note))
 
-    medical = result.matter("medical")
-    if medical:
-        items.append(
-            PlanItem(
-                _days(death, ps.medical_reimbursement_days),
-                "报销未结的医疗费用，办理医保个人账户清算",
-                "请先办完医疗费用报销和医保个人账户清算，再申领丧葬费、抚恤金（注2）；清算为负数的，从丧葬费、抚恤金中直接扣回（注4）。",
-                "medical",
-                "medical-bills-first",
-            )
-        )
-
+    if result.matter("medical"):
+        items.append(_step(sit, "medical", _days(death, ps.medical_reimbursement_days), "medical",
+                           "medical-bills-first"))
     hukou = result.matter("hukou")
     if hukou and hukou.deadline:
-        items.append(
-            PlanItem(
-                hukou.deadline,
-                "户口注销的最后期限",
-                f"{hukou.deadline_text}办理单位：{hukou.handled_by}。",
-                "hukou",
-                hukou.policy_slug,
-                "deadline",
-            )
-        )
+        items.append(_step(sit, "hukou", hukou.deadline, "hukou", hukou.policy_slug, "deadline",
+                           deadline_text=hukou.deadline_text, handled_by=hukou.handled_by))
 
     claim = _days(death, ps.pension_claim_days)
     pension = result.matter("pension")
     if pension:
-        what = "丧葬补助费" if s.pension_type == "resident" else "丧葬补助金和抚恤金"
-        items.append(
-            PlanItem(
-                claim,
-                f"申领{what}",
-                f"建议在3个月内、医保清算完成后申领（这是建议，不是法定期限）。领取人须为直系亲属（注3）。办理单位：{pension.handled_by}。"
-                "养老保险个人账户余额可以一并申请继承。",
-                "pension",
-                pension.policy_slug,
-            )
-        )
+        what = texts["pension"]["what_resident" if s.pension_type == "resident" else "what_enterprise"]
+        items.append(_step(sit, "pension", claim, "pension", pension.policy_slug,
+                           what=what, handled_by=pension.handled_by))
     elif s.pension_type == "public_institution":
-        items.append(
-            PlanItem(
-                _days(death, ps.application_days),
-                "联系逝者的工作单位办理丧葬费和抚恤金",
-                "机关事业单位人员的丧葬费、抚恤金不在联办范围内，请通过逝者的工作单位（或原单位）按原流程办理。",
-                "pension",
-                "public-institution",
-            )
-        )
+        items.append(_step(sit, "public_institution", _days(death, ps.application_days), "pension",
+                           "public-institution"))
     if result.matter("provident"):
-        items.append(
-            PlanItem(
-                claim,
-                "提取住房公积金余额",
-                "继承人或受遗赠人可以提取全部余额。没有法定期限，可以和其他待遇一起办理。",
-                "provident",
-                "provident-fund",
-            )
-        )
+        items.append(_step(sit, "provident", claim, "provident", "provident-fund"))
     return items
 
 
 # ---------------------------------------------------------------------------------------------
-# iCalendar (RFC 5545), written by hand
+# iCalendar (RFC 5545) through the icalendar package: it escapes, folds at 75 octets and writes CRLF
 # ---------------------------------------------------------------------------------------------
 
-CRLF = "\r\n"
-_MAX_OCTETS = 75
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma, newline."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for ch in value:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == ";":
-            out.append("\\;")
-        elif ch == ",":
-            out.append("\\,")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(" ")  # other control characters are not allowed in TEXT
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def fold_line(line: str) -> str:
-    """Fold a content line so no physical line exceeds 75 octets (UTF-8), never inside a character.
-
-    Continuation lines start with one space, which counts toward their 75 octets.
-    """
-    if len(line.encode("utf-8")) <= _MAX_OCTETS:
-        return line
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    limit = _MAX_OCTETS
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, _MAX_OCTETS - 1
-        current.append(ch)
-        size += n
-    parts.append("".join(current))
-    return (CRLF + " ").join(parts)
+def _text(value: str) -> str:
+    """Control characters other than line breaks are not allowed in a TEXT value."""
+    return _CONTROL.sub(" ", value)
 
 
 def _uid(item: PlanItem, domain: str, seen: dict[str, int]) -> str:
@@ -385,42 +220,35 @@ def to_ics(
     ``alarm`` adds a display reminder at 09:00 the day before each event.
     UIDs are stable for the same date, matter and title, so a re-import updates events.
     """
-    stamp = (dtstamp or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID:-//Wenzhou shenhou yijianshi portal//Personal plan//ZH",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(calendar_name)}",
-    ]
+    stamp = (dtstamp or clock.now()).astimezone(UTC)
+    cal = Calendar()
+    cal.add("prodid", "-//Wenzhou shenhou yijianshi portal//Personal plan//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", _text(calendar_name))
     seen: dict[str, int] = {}
     for item in items:
-        summary = item.title
+        summary = _text(item.title)
         description = f"{item.kind_label}：{item.detail}"
         url = policy_url(item.policy_slug) if policy_url else None
         if url:
             description = f"{description}\n\n详细说明：{url}"
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_uid(item, uid_domain, seen)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{item.due:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{item.due + timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{escape_text(summary)}",
-            f"DESCRIPTION:{escape_text(description)}",
-            "TRANSP:TRANSPARENT",
-        ]
+        event = Event()
+        event.add("uid", _uid(item, uid_domain, seen))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", item.due)
+        event.add("dtend", item.due + timedelta(days=1))
+        event.add("summary", summary)
+        event.add("description", _text(description))
+        event.add("transp", "TRANSPARENT")
         if url:
-            lines.append(f"URL:{url}")
+            event.add("url", url)
         if alarm:
-            lines += [
-                "BEGIN:VALARM",
-                "ACTION:DISPLAY",
-                f"DESCRIPTION:{escape_text(summary)}",
-                "TRIGGER:-PT15H",
-                "END:VALARM",
-            ]
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(fold_line(line) + CRLF for line in lines)
+            reminder = Alarm()
+            reminder.add("action", "DISPLAY")
+            reminder.add("description", summary)
+            reminder.add("trigger", timedelta(hours=-15))
+            event.add_component(reminder)
+        cal.add_component(event)
+    return str(cal.to_ical(), "utf-8")

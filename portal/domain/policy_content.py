@@ -11,7 +11,7 @@ starts with TOML front matter between two ``+++`` lines, followed by the body::
     +++
     正文（Markdown）
 
-Pure Python: only the standard library is used, so the web layer, the services
+Pure Python (the standard library and the catalogue), so the web layer, the services
 layer and command-line checks can all load the same content.
 """
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from portal.domain.catalogue import default_catalogue
 
 __all__ = [
     "CONFIDENCE_LABELS",
@@ -42,31 +44,15 @@ __all__ = [
 # Code lists (code -> label shown to families)
 # --------------------------------------------------------------------------
 
-#: 申请事项 / matters.  Order is the display order on index pages.
-MATTER_LABELS: dict[str, str] = {
-    "certificate": "死亡医学证明",
-    "cremation": "火化前期手续",
-    "hukou": "户口注销",
-    "pension": "养老保险停发、丧葬费、抚恤金",
-    "medical": "医保个人账户清算",
-    "provident": "住房公积金",
-    "veteran": "优抚对象待遇",
-    "disability": "残疾人补贴",
-    "assistance": "低保、特困供养",
-}
+#: 申请事项 / matters, in the order the index pages show them; the names are the catalogue's
+#: (content/catalogue.toml), so a county renames a matter or a department in one place.
+MATTER_ORDER: tuple[str, ...] = (
+    "certificate", "cremation", "hukou", "pension", "medical", "provident", "veteran", "disability", "assistance",
+)
+MATTER_LABELS: dict[str, str] = {code: default_catalogue().matter(code).name for code in MATTER_ORDER}
 
-#: Departments.  Order is the display order.
-DEPARTMENT_LABELS: dict[str, str] = {
-    "minzheng": "民政部门",
-    "binyiguan": "殡仪馆",
-    "gongan": "公安机关（派出所）",
-    "renshe": "人力社保部门",
-    "yibao": "医疗保障部门",
-    "weijian": "卫生健康部门（医疗机构）",
-    "tuiyi": "退役军人事务部门",
-    "canlian": "残联",
-    "gongjijin": "住房公积金管理中心",
-}
+#: Departments, in catalogue order.
+DEPARTMENT_LABELS: dict[str, str] = {d.code: d.name for d in default_catalogue().departments}
 
 #: Situations a family can recognise themselves in ("我家的情况").
 SITUATION_LABELS: dict[str, str] = {
@@ -132,10 +118,9 @@ class PolicyContentError(ValueError):
 
     def __init__(self, problems: Iterable[str]):
         self.problems: list[str] = list(problems)
-        super().__init__(
-            "政策内容有 %d 处问题 / %d problem(s) in policy content:\n- %s"
-            % (len(self.problems), len(self.problems), "\n- ".join(self.problems))
-        )
+        count = len(self.problems)
+        listed = "\n- ".join(self.problems)
+        super().__init__(f"政策内容有 {count} 处问题 / {count} problem(s) in policy content:\n- {listed}")
 
 
 @dataclass(frozen=True)
@@ -155,10 +140,6 @@ class PolicyEntry:
     reviewed: date
     related: tuple[str, ...]
     keywords: tuple[str, ...]
-
-    @property
-    def confidence_label(self) -> str:
-        return CONFIDENCE_LABELS[self.confidence]
 
     @property
     def matter_labels(self) -> list[str]:

@@ -22,6 +22,9 @@ __all__ = [
     "DIRECT_RELATIVES",
     "recipient_needs_review",
     "PENSION_TYPES",
+    "PENSION_HINTS",
+    "CHANNELS",
+    "ROLES",
     "ASHES_CATEGORIES",
     "ASHES_NAME_PROMPTS",
     "label_for",
@@ -170,6 +173,15 @@ PENSION_TYPES: tuple[tuple[str, str], ...] = (
     ("public_institution", "机关事业单位"),
     ("none", "未参保/不清楚"),
 )
+
+# One plain-words hint per pension type, for families who do not know the official names.
+PENSION_HINTS: dict[str, str] = {
+    "enterprise_retired": "已经退休，每月领养老金",
+    "enterprise_working": "还在上班，单位或个人在交养老保险",
+    "resident": "农村和城镇居民自己交的养老保险，领的是“基础养老金”",
+    "public_institution": "公务员、教师、医生等，由原单位办理",
+    "none": "没有参加养老保险，或者不清楚",
+}
 
 
 # --- ashes placement (seed: “以上必须填写具体名称”) ---------------------------

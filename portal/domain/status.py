@@ -14,13 +14,14 @@ Task statuses (DepartmentTask.status):
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from portal.domain import clock
+from portal.domain.eligibility import first_day_of_next_month
+from portal.domain.policy_params import PlanSettings, default_params, format_yuan
 
 # --- task statuses -------------------------------------------------------------
 
@@ -229,7 +230,8 @@ class ResultField:
 RESULT_FIELDS: dict[str, tuple[ResultField, ...]] = {
     "medical": (
         ResultField("settlement_amount", "医保个人账户清算金额（元）", "money_signed",
-                    "余额为正数直接填写；清算为负数（需扣回）的，前面加负号，例如 -320.50。负数将从丧葬费、抚恤金中扣回（注4）。"),
+                    "余额为正数直接填写；清算为负数（需扣回）的，前面加负号，例如 -320.50。"
+                    "负数将从丧葬费、抚恤金中扣回（注4）。"),
     ),
     "hukou": (
         ResultField("cancelled_on", "户口注销日期", "date"),
@@ -310,9 +312,8 @@ def pension_payout(funeral_grant: Decimal, lump_sum: Decimal, settlement: Decima
 
 
 def yuan(value: Any) -> str:
-    """1234.5 -> "1,234.50 元"; negatives keep their sign."""
-    amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    return f"{amount:,} 元"
+    """1234.5 -> "1,234.50 元"; negatives keep their sign (the guide's money format)."""
+    return f"{format_yuan(Decimal(str(value)))} 元"
 
 
 def result_summary(matter_code: str, result: dict[str, Any] | None, amount: Any = None) -> str:
@@ -349,27 +350,31 @@ class PersonalDeadline:
         return None if self.due is None else (self.due - today).days
 
 
-def _add_months(d: date, months: int) -> date:
-    month = d.month - 1 + months
-    year, month = d.year + month // 12, month % 12 + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+def _span(days: int) -> str:
+    """90 -> 3个月, 45 -> 45天: how a family says a time limit."""
+    return f"{days // 30}个月" if days % 30 == 0 and days >= 60 else f"{days}天"
 
 
 def personal_deadlines(death_date: date, matters: set[str] | frozenset[str],
-                       finished: set[str] | frozenset[str] = frozenset()) -> list[PersonalDeadline]:
-    """What the family should keep an eye on, with dates (DOMAIN 注1, 注2, 注4, §3 Q15)."""
+                       finished: set[str] | frozenset[str] = frozenset(),
+                       plan: PlanSettings | None = None) -> list[PersonalDeadline]:
+    """What the family should keep an eye on, with dates (DOMAIN 注1, 注2, 注4, §3 Q15).
+
+    The days come from content/policy_params.toml, the same figures the personal plan uses.
+    """
+    ps = plan or default_params().plan
+    hukou = f"按规定应在逝者去世后{ps.hukou_days}日内注销户口（注1）"
     items = [
         PersonalDeadline(
-            "户口注销", death_date + timedelta(days=30),
-            "按规定应在逝者去世后30日内注销户口（注1）。您已申请的，公安部门会办理，您不用另外跑。"
-            if "hukou" in matters else "按规定应在逝者去世后30日内注销户口（注1），请到户籍所在地派出所办理。",
+            "户口注销", death_date + timedelta(days=ps.hukou_days),
+            f"{hukou}。您已申请的，公安部门会办理，您不用另外跑。"
+            if "hukou" in matters else f"{hukou}，请到户籍所在地派出所办理。",
             done="hukou" in finished,
         ),
     ]
     if "pension" in matters:
-        next_month = _add_months(death_date.replace(day=1), 1)
         items.append(PersonalDeadline(
-            "养老金停发", next_month,
+            "养老金停发", first_day_of_next_month(death_date),
             "养老金从去世的次月起停发；之后多发的钱需要退回，停发由人社部门办理。",
             done="pension" in finished,
         ))
@@ -380,8 +385,8 @@ def personal_deadlines(death_date: date, matters: set[str] | frozenset[str],
                 done="medical" in finished,
             ))
         items.append(PersonalDeadline(
-            "丧葬补助金、抚恤金申领", _add_months(death_date, 3),
-            "一般在去世后3个月内申领，具体以当地人社部门为准。医保清算为负数的，会从中扣回（注4）。",
+            "丧葬补助金、抚恤金申领", death_date + timedelta(days=ps.pension_claim_days),
+            f"一般在去世后{_span(ps.pension_claim_days)}内申领，具体以当地人社部门为准。医保清算为负数的，会从中扣回（注4）。",
             done="pension" in finished,
         ))
     return items

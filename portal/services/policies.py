@@ -59,7 +59,8 @@ def _apply(article: PolicyArticle, entry: PolicyEntry, digest: str) -> None:
     article.content_hash = digest
 
 
-def sync_policy_articles(engine: Engine, directory: str | Path = CONTENT_DIR, *, require=REQUIRED_SLUGS) -> int:  # type: ignore[no-untyped-def]
+def sync_policy_articles(engine: Engine, directory: str | Path = CONTENT_DIR, *,
+                         require: frozenset[str] = REQUIRED_SLUGS) -> int:
     """Load ``directory`` into policy_article; returns how many rows were inserted, updated or deleted."""
     entries = load_entries(directory, require=require)
     changed = 0

@@ -18,8 +18,8 @@ How it works, identically on SQLite and PostgreSQL (no DB-specific index, no sch
   is HTML-escaped first (``markupsafe``), so content can never inject markup.
 
 jieba loads its dictionary (~1 s from its cache file) once per process, on first use; the
-portal's own tokenizer instance gets the domain words below so that e.g. 丧葬补助金 or
-户口注销 stay whole words.
+portal's own tokenizer instance gets the words of content/search_words.txt so that e.g.
+丧葬补助金 or 户口注销 stay whole words.
 """
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from portal.domain.policy_content import DEPARTMENT_LABELS, MATTER_LABELS, SITUATION_LABELS
@@ -56,18 +57,11 @@ __all__ = [
 
 log = logging.getLogger("portal.search")
 
-#: Words jieba should keep whole (its general dictionary splits some of them).
-DOMAIN_WORDS: tuple[str, ...] = (
-    "火化", "火化证明", "火化手续", "殡仪馆", "殡葬证", "殡葬服务", "基本殡葬服务", "骨灰", "骨灰安置", "骨灰寄存",
-    "户口", "户口注销", "注销户口", "户口簿", "户口本", "户籍注销", "派出所",
-    "抚恤", "抚恤金", "一次性抚恤金", "定期抚恤金", "遗属待遇",
-    "公积金", "住房公积金", "公积金提取", "公积金余额",
-    "丧葬费", "丧葬补助金", "丧葬补助费",
-    "医保", "医保卡", "医保个人账户", "医保清算", "个人账户",
-    "养老金", "养老保险", "城乡居保", "基础养老金", "缴费年限",
-    "死亡证明", "死亡医学证明", "死亡证明书", "推断书",
-    "低保", "特困", "特困供养", "优抚对象", "残疾军人", "退役军人", "残疾人证", "两项补贴",
-    "身后一件事", "一窗受理", "浙里办", "直系亲属", "非正常死亡",
+#: Words jieba should keep whole (its general dictionary splits some of them); content/search_words.txt.
+WORDS_PATH = Path(__file__).resolve().parents[2] / "content" / "search_words.txt"
+DOMAIN_WORDS: tuple[str, ...] = tuple(
+    line.strip() for line in WORDS_PATH.read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
 )
 
 #: Words that carry no meaning in a question (怎么办, 什么...).
@@ -272,7 +266,8 @@ _snapshots: dict[str, Snapshot] = {}
 
 def _key(session: Session) -> str:
     bind = session.get_bind()
-    return bind.url.render_as_string(hide_password=True)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=True)
 
 
 def _fingerprint(session: Session) -> tuple[tuple[str, str], ...]:

@@ -18,24 +18,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.config import ROOT, Settings
-from portal.domain.eligibility import PENSION_TYPES, Params, Situation, format_cn_date, format_yuan, guide, load_params
+from portal.config import Settings
+from portal.domain import clock
+from portal.domain.eligibility import Params, Situation, format_yuan, guide
 from portal.domain.plan import KINDS, plan_for, to_ics
 from portal.domain.policy_content import CONFIDENCE_LABELS, DEPARTMENT_LABELS, MATTER_LABELS, SITUATION_LABELS
+from portal.domain.policy_params import DEFAULT_PATH, default_params
+from portal.domain.reference import PENSION_HINTS, PENSION_TYPES, label_for
 from portal.services.policies import get_article, knowledge_base
 from portal.services.policy_search import search
 from portal.web.common import Services, is_htmx, page, render, services
 from portal.web.throttling import limited
 
-PARAMS_FILE = ROOT / "content" / "policy_params.toml"
-_params: Params | None = None
+PARAMS_FILE = DEFAULT_PATH  # content/policy_params.toml
 
 
 def params() -> Params:
-    global _params
-    if _params is None:
-        _params = load_params(PARAMS_FILE)
-    return _params
+    """The county's figures, read once (the same ones the progress page counts with)."""
+    return default_params()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,13 +48,8 @@ PLACE_OPTIONS = [
     ("unnatural", "意外或非正常死亡", "例如交通事故、溺水、死因不明，由公安机关处理"),
     ("abroad", "在境外（国外或港澳台）", ""),
 ]
-PENSION_OPTIONS = [
-    ("enterprise_retired", "企业职工养老保险，已经退休（领养老金）", ""),
-    ("enterprise_working", "企业职工养老保险，还在上班", ""),
-    ("resident", "城乡居民养老保险", "农村和城镇居民自己交的养老保险，领的是“基础养老金”"),
-    ("public_institution", "机关事业单位", "公务员、教师、医生等，由原单位办理"),
-    ("none", "没有参加养老保险，或者不清楚", ""),
-]
+PENSION_OPTIONS = [(code, label, PENSION_HINTS[code]) for code, label in PENSION_TYPES]
+PENSION_CODES = frozenset(code for code, _ in PENSION_TYPES)
 HUKOU_OPTIONS = [("wenzhou", "户口在温州", ""), ("other", "户口不在温州", "")]
 EXTRA_OPTIONS = [
     ("veteran", "退役军人或优抚对象", "例如残疾军人、在乡复员军人、烈士遗属"),
@@ -107,7 +102,7 @@ def _flag(qp: QueryParams, code: str) -> bool:
 
 
 def read_answers(qp: QueryParams, today: date | None = None) -> Answers:
-    today = today or date.today()
+    today = today or clock.today()
     values: dict[str, Any] = {k: (qp.get(k) or "").strip()[:40] for k in FIELD_ORDER}
     values["has"] = [code for code in EXTRA_CODES if _flag(qp, code)]
     if qp.get("died_abroad") == "1" and not values["place"]:
@@ -132,8 +127,8 @@ def read_answers(qp: QueryParams, today: date | None = None) -> Answers:
     if values["place"] not in {c for c, _, _ in PLACE_OPTIONS}:
         errors["place"] = "请选择逝者在哪里去世"
         values["place"] = ""
-    if values["pension_type"] not in PENSION_TYPES:
-        errors["pension_type"] = "请选择逝者参加的养老保险；不清楚的，请选“没有参加养老保险，或者不清楚”"
+    if values["pension_type"] not in PENSION_CODES:
+        errors["pension_type"] = "请选择逝者参加的养老保险；不清楚的，请选“未参保/不清楚”"
         values["pension_type"] = ""
     if values["hukou"] not in ("wenzhou", "other"):
         errors["hukou"] = "请选择逝者的户口是否在温州"
@@ -200,15 +195,8 @@ def apply_url(answers: Answers, requestable: list[str]) -> str:
 # Handlers
 # ---------------------------------------------------------------------------------------------
 
-WEEKDAYS = "一二三四五六日"
-
-
-def cn_date_week(d: date) -> str:
-    return f"{format_cn_date(d)}（星期{WEEKDAYS[d.weekday()]}）"
-
-
 def _common() -> dict[str, Any]:
-    return {"cn_date": format_cn_date, "cn_date_week": cn_date_week, "yuan": format_yuan}
+    return {"cn_date": clock.cn_date, "cn_date_week": clock.cn_date_weekday, "yuan": format_yuan}
 
 
 @page
@@ -264,7 +252,7 @@ def _guide_ctx(answers: Answers | None) -> dict[str, Any]:
         "extra_options": EXTRA_OPTIONS,
         "v": answers.values if answers else {"has": []},
         "errors": answers.errors if answers else {},
-        "today": date.today().isoformat(),
+        "today": clock.today().isoformat(),
     }
 
 
@@ -292,7 +280,7 @@ def guide_result(request: Request, form: FormData | None) -> Response:
         "apply_url": apply_url(answers, result.requestable_matters),
         "query": answers.query,
         "place_label": next(label for code, label, _ in PLACE_OPTIONS if code == v["place"]),
-        "pension_label": PENSION_TYPES[v["pension_type"]],
+        "pension_label": label_for(PENSION_TYPES, v["pension_type"]),
         "extras": [label for code, label, _ in EXTRA_OPTIONS if code in v["has"]],
         "matter_labels": MATTER_LABELS,
     })

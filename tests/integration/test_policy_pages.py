@@ -10,6 +10,7 @@ import pytest
 from icalendar import Calendar
 from starlette.testclient import TestClient
 
+from portal.domain import clock
 from portal.domain.eligibility import format_yuan, load_params
 from portal.web.policy import PARAMS_FILE
 
@@ -33,9 +34,9 @@ def amounts_on(html: str) -> dict[str, str]:
 def test_index_by_matter_and_situation(client: TestClient) -> None:
     r = client.get("/policy")
     assert r.status_code == 200
-    for label in ("按您家的情况查找", "按办理事项查找", "在医院去世", "意外或非正常死亡", "企业退休人员", "城乡居民养老保险参保人",
-                  "机关事业单位人员", "退役军人、优抚对象", "残疾人", "低保、特困对象", "在外地去世或非本地户籍", "在境外去世",
-                  "户口注销", "住房公积金"):
+    for label in ("按您家的情况查找", "按办理事项查找", "在医院去世", "意外或非正常死亡", "企业退休人员",
+                  "城乡居民养老保险参保人", "机关事业单位人员", "退役军人、优抚对象", "残疾人", "低保、特困对象",
+                  "在外地去世或非本地户籍", "在境外去世", "户口注销", "住房公积金"):
         assert label in r.text, label
     assert 'href="/policy/hukou-cancellation"' in r.text
     assert 'href="/policy/guide"' in r.text
@@ -101,8 +102,9 @@ def test_guide_validation_keeps_values(client: TestClient) -> None:
     assert "请输入缴费年限" in r.text
     assert 'value="很多"' in r.text and 'value="2026-13-40"' in r.text  # values kept
     assert re.search(r'value="home" checked', r.text) and re.search(r'value="veteran" checked', r.text)
-    future = (date.today() + timedelta(days=3)).isoformat()
-    r = client.get("/policy/guide/result", params={"death_date": future, "place": "home", "hukou": "wenzhou", "pension_type": "none"})
+    future = (clock.today() + timedelta(days=3)).isoformat()
+    r = client.get("/policy/guide/result",
+                   params={"death_date": future, "place": "home", "hukou": "wenzhou", "pension_type": "none"})
     assert "去世日期不能晚于今天" in r.text
 
 
@@ -183,7 +185,8 @@ def test_guide_notes_for_special_cases(client: TestClient) -> None:
     r = client.get("/policy/guide/result", params={"death_date": DEATH, "place": "hospital", "hukou": "wenzhou",
                                                    "pension_type": "public_institution"})
     assert "机关事业单位人员的丧葬费和抚恤金" in r.text and "原单位" in r.text
-    r = client.get("/policy/guide/result", params={"death_date": DEATH, "place": "abroad", "hukou": "wenzhou", "pension_type": "none"})
+    r = client.get("/policy/guide/result", params={"death_date": DEATH, "place": "abroad", "hukou": "wenzhou",
+                                                   "pension_type": "none"})
     assert "户口注销（境外死亡）" in r.text and "使领馆" in r.text
     r = client.get("/policy/guide/result", params={"death_date": DEATH, "place": "hospital", "hukou": "other",
                                                    "pension_type": "enterprise_retired", "contribution_years": "16"})

@@ -39,7 +39,8 @@ def _slugs(client: TestClient, q: str, htmx: bool = False) -> list[str]:
         ("低保", {"subsistence-allowance"}, 1),
     ],
 )
-def test_two_character_queries_find_the_right_entry(client: TestClient, engine: Engine, query: str, expected: set[str], within: int) -> None:
+def test_two_character_queries_find_the_right_entry(client: TestClient, engine: Engine, query: str, expected: set[str],
+                                                    within: int) -> None:
     top = _slugs(client, query)[:within]
     assert expected & set(top), f"{query}: expected one of {expected} in top {within}, got {top}"
     with Session(engine) as session:  # the service gives the same order as the page

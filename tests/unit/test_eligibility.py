@@ -354,3 +354,15 @@ def test_codes_and_slugs_are_valid():
             assert n.policy_slug is None or n.policy_slug in slugs
         for e in r.estimates:
             assert e.is_estimate and e.basis and e.amount == e.amount.quantize(Decimal("0.01"))
+
+
+def test_advice_texts_come_from_the_content_file_and_a_gap_is_named() -> None:
+    from portal.domain.eligibility import ADVICE_PATH, parse_advice
+
+    text = ADVICE_PATH.read_text(encoding="utf-8")
+    parse_advice(text)  # the shipped file is complete
+    broken = text.replace("[matter.provident]", "[matter.provident_typo]").replace(
+        'title = "谁可以领"', 'titel = "谁可以领"')
+    with pytest.raises(ValueError) as exc:
+        parse_advice(broken)
+    assert "缺少 [matter.provident]" in str(exc.value) and "[note.recipient] 缺少 title" in str(exc.value)

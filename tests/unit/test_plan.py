@@ -1,4 +1,4 @@
-"""Personal plan dates and the hand-written .ics export."""
+"""Personal plan dates and the .ics export (escaping and folding checked on the output)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import icalendar
 import pytest
 
 from portal.domain.eligibility import Situation, load_params
-from portal.domain.plan import PlanItem, escape_text, fold_line, plan_for, to_ics
+from portal.domain.plan import PlanItem, plan_for, to_ics
 from portal.domain.policy_content import MATTER_LABELS, load_entries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,23 +118,6 @@ TRICKY = PlanItem(
 )
 
 
-def test_escape_text():
-    assert escape_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
-    assert escape_text("x\r\ny") == "x\\ny"
-
-
-def test_fold_line_by_octets_without_splitting_characters():
-    assert fold_line("A" * 75) == "A" * 75
-    folded = fold_line("A" * 76)
-    assert folded == "A" * 75 + "\r\n " + "A"
-    text = "SUMMARY:" + "户口注销" * 40
-    physical = fold_line(text).encode("utf-8").split(b"\r\n")
-    assert all(len(line) <= 75 for line in physical)
-    for line in physical:
-        line.decode("utf-8")  # never split inside a character
-    assert b"".join([physical[0]] + [p[1:] for p in physical[1:]]).decode("utf-8") == text
-
-
 def test_ics_structure_and_line_rules():
     items = plan_for(date(2026, 11, 22)) + [TRICKY]
     ics = to_ics(items, dtstamp=STAMP)
@@ -149,6 +132,14 @@ def test_ics_structure_and_line_rules():
     assert ics.count("BEGIN:VEVENT") == len(items)
     assert "DTSTAMP:20261122T083000Z" in ics
     assert to_ics(items, dtstamp=STAMP) == ics  # deterministic
+
+
+def test_ics_escapes_text_values():
+    item = PlanItem(date(2026, 12, 1), "a,b;c\\d\ne\x07f", "x\r\ny", "hukou", "hukou-cancellation")
+    ics = to_ics([item], dtstamp=STAMP, alarm=False)
+    unfolded = ics.replace("\r\n ", "")
+    assert "SUMMARY:a\\,b\\;c\\\\d\\ne f\r\n" in unfolded
+    assert "x\\ny" in unfolded
 
 
 def test_ics_round_trips_with_icalendar():
@@ -188,3 +179,36 @@ def test_ics_empty_plan_and_no_alarm():
     assert "BEGIN:VEVENT" not in ics
     assert icalendar.Calendar.from_ical(ics)["CALSCALE"] == "GREGORIAN"
     assert "VALARM" not in to_ics([TRICKY], dtstamp=STAMP, alarm=False)
+
+
+def test_step_words_come_from_the_content_file(tmp_path, monkeypatch):
+    from portal.domain import plan
+
+    reworded = plan.STEPS_PATH.read_text(encoding="utf-8").replace('title = "办理火化"', 'title = "预约火化"')
+    (tmp_path / "plan_steps.toml").write_text(reworded, encoding="utf-8")
+    monkeypatch.setattr(plan, "STEPS_PATH", tmp_path / "plan_steps.toml")
+    plan.plan_texts.cache_clear()
+    try:
+        titles = [i.title for i in plan_for(date(2026, 11, 22))]
+        assert "预约火化" in titles and "办理火化" not in titles
+    finally:
+        monkeypatch.undo()
+        plan.plan_texts.cache_clear()
+    assert "办理火化" in [i.title for i in plan_for(date(2026, 11, 22))]
+
+
+def test_a_mistyped_word_in_the_step_texts_is_caught_before_deployment(tmp_path, monkeypatch):
+    from portal.domain import plan
+    from portal.services.content import check_guide_content
+
+    check_guide_content()  # the shipped files draw every kind of guide and plan
+    broken = plan.STEPS_PATH.read_text(encoding="utf-8").replace("去世后{days}日内", "去世后{dayz}日内")
+    (tmp_path / "plan_steps.toml").write_text(broken, encoding="utf-8")
+    monkeypatch.setattr(plan, "STEPS_PATH", tmp_path / "plan_steps.toml")
+    plan.plan_texts.cache_clear()
+    try:
+        with pytest.raises(KeyError, match="dayz"):
+            check_guide_content()
+    finally:
+        monkeypatch.undo()
+        plan.plan_texts.cache_clear()
