@@ -1,7 +1,10 @@
 """Fixtures: an app on a freshly migrated database (SQLite file, or PostgreSQL via DATABASE_URL).
 
-The schema is built once per session by the real Alembic migrations; every test then gets
-empty tables (rows are deleted after each test), so tests never see each other's data.
+The schema is built once per session by the real Alembic migrations. Every test then runs inside
+one transaction rolled back at its end (tests/rollback.py), so tests never see each other's data
+and nothing has to be deleted. A test marked `real_commits` (it needs a second connection:
+threads racing, subprocesses, another engine) gets the real engine, and the tables are emptied
+after it instead.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from auth.web import build_oauth
@@ -22,6 +26,7 @@ from portal.config import Settings
 from portal.db import make_engine
 from portal.migrate import upgrade
 from portal.models_all import metadata
+from tests.rollback import RollbackEngine
 
 KEEP_TABLES = {"policy_article"}  # reference content, loaded once per session
 TEST_PII_KEY = "5" * 64
@@ -55,8 +60,15 @@ def settings(test_env: dict[str, str]) -> Settings:
     return Settings.from_env(test_env)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_commits: the test needs real commits seen by a second "
+                                       "connection (threads, subprocesses, another engine); tables are "
+                                       "emptied after it instead of rolling its transaction back")
+
+
 @pytest.fixture(scope="session")
-def engine(settings: Settings) -> Iterator[Engine]:
+def real_engine(settings: Settings) -> Iterator[Engine]:
+    """The migrated test database, as the portal opens it (a pool of real connections)."""
     eng = make_engine(settings.database_url)
     if eng.dialect.name == "postgresql":
         with eng.begin() as conn:
@@ -69,6 +81,25 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def rollback_engine(real_engine: Engine) -> Iterator[RollbackEngine]:
+    rollback = RollbackEngine(real_engine)
+    yield rollback
+    rollback.close()
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, real_engine: Engine) -> Iterator[Engine]:
+    """The engine a test and its app use: one rolled-back transaction, or real commits if marked."""
+    if request.node.get_closest_marker("real_commits"):
+        yield real_engine
+        _empty_tables(real_engine)
+        return
+    rollback: RollbackEngine = request.getfixturevalue("rollback_engine")
+    with rollback.test() as eng:
+        yield eng
+
+
 def _empty_tables(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
@@ -77,16 +108,15 @@ def _empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+def app(settings: Settings, engine: Engine) -> Starlette:
     application = create_app(settings, engine=engine)
     # The OIDC client reaches the embedded provider in process (see tests/helpers.py).
     application.state.oauth = build_oauth(settings, transport=httpx.ASGITransport(app=application))
-    yield application
-    _empty_tables(engine)
+    return application
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
         yield c
 
@@ -107,7 +137,7 @@ def csrf(client: TestClient) -> str:
 
 
 @pytest.fixture
-def demo_staff(app, engine: Engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def demo_staff(app: Starlette, engine: Engine, settings: Settings) -> None:
     """The demo staff memberships (clerk, one officer per department, admin, 瑞安 staff) at the stand-in."""
     from portal.db import make_sessionmaker, transaction
     from portal.services.staff import ensure_demo_staff
