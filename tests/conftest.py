@@ -1,10 +1,7 @@
 """Fixtures: an app on a freshly migrated database (SQLite file, or PostgreSQL via DATABASE_URL).
 
-The schema is built once per session by the real Alembic migrations. Every test then runs inside
-one transaction rolled back at its end (tests/rollback.py), so tests never see each other's data
-and nothing has to be deleted. A test marked `real_commits` (it needs a second connection:
-threads racing, subprocesses, another engine) gets the real engine, and the tables are emptied
-after it instead.
+The schema is built once per session by the real Alembic migrations; every test then gets
+empty tables (rows are deleted after each test), so tests never see each other's data.
 """
 from __future__ import annotations
 
@@ -26,7 +23,6 @@ from portal.config import Settings
 from portal.db import make_engine
 from portal.migrate import upgrade
 from portal.models_all import metadata
-from tests.rollback import RollbackEngine
 
 KEEP_TABLES = {"policy_article"}  # reference content, loaded once per session
 TEST_PII_KEY = "5" * 64
@@ -60,15 +56,8 @@ def settings(test_env: dict[str, str]) -> Settings:
     return Settings.from_env(test_env)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "real_commits: the test needs real commits seen by a second "
-                                       "connection (threads, subprocesses, another engine); tables are "
-                                       "emptied after it instead of rolling its transaction back")
-
-
 @pytest.fixture(scope="session")
-def real_engine(settings: Settings) -> Iterator[Engine]:
-    """The migrated test database, as the portal opens it (a pool of real connections)."""
+def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.database_url)
     if eng.dialect.name == "postgresql":
         with eng.begin() as conn:
@@ -81,25 +70,6 @@ def real_engine(settings: Settings) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture(scope="session")
-def rollback_engine(real_engine: Engine) -> Iterator[RollbackEngine]:
-    rollback = RollbackEngine(real_engine)
-    yield rollback
-    rollback.close()
-
-
-@pytest.fixture
-def engine(request: pytest.FixtureRequest, real_engine: Engine) -> Iterator[Engine]:
-    """The engine a test and its app use: one rolled-back transaction, or real commits if marked."""
-    if request.node.get_closest_marker("real_commits"):
-        yield real_engine
-        _empty_tables(real_engine)
-        return
-    rollback: RollbackEngine = request.getfixturevalue("rollback_engine")
-    with rollback.test() as eng:
-        yield eng
-
-
 def _empty_tables(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
@@ -108,11 +78,12 @@ def _empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine) -> Starlette:
+def app(settings: Settings, engine: Engine) -> Iterator[Starlette]:
     application = create_app(settings, engine=engine)
     # The OIDC client reaches the embedded provider in process (see tests/helpers.py).
     application.state.oauth = build_oauth(settings, transport=httpx.ASGITransport(app=application))
-    return application
+    yield application
+    _empty_tables(engine)
 
 
 @pytest.fixture

@@ -60,7 +60,6 @@ def test_double_submit_creates_one_application(client: TestClient, engine: Engin
     assert 'action="/apply/start"' in client.get("/apply").text
 
 
-@pytest.mark.real_commits  # two threads, two connections
 def test_two_tabs_submitting_at_once_create_one_application(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
     start(client)
     answer_all(client, typical())
@@ -269,7 +268,6 @@ def test_death_time_correctable_with_the_certificate(client: TestClient, engine:
 # --- the receipt is ready before the family asks for it -------------------------------------
 
 
-@pytest.mark.real_commits  # the worker opens its own engine
 def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engine: Engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
@@ -316,7 +314,6 @@ def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engin
         _empty_tables(engine)
 
 
-@pytest.mark.real_commits  # two sessions racing on two connections
 def test_two_families_submitting_the_same_deceased_at_once_make_one_application(app, client: TestClient, engine: Engine,  # type: ignore[no-untyped-def]
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The second submission waits for the first to commit, then sees it (SQLite and PostgreSQL).

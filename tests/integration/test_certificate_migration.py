@@ -20,8 +20,6 @@ from portal.crypto import Vault
 from portal.db import make_engine
 from portal.migrate import alembic_config, upgrade
 
-pytestmark = pytest.mark.real_commits  # a scratch database is created through an AUTOCOMMIT connection
-
 REVISION = "c3e1a7b25d90"  # migrations/versions/*_seal_certificate_numbers.py
 KEY = bytes.fromhex("7" * 64)
 ID_X = "33038119450707018X"

@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -28,8 +27,6 @@ from tests.integration.concurrency import Rendezvous, together
 from tests.integration.factories import new_application
 from tests.integration.receipt_factory import make_application
 from tests.integration.test_apply_support import answer_all, csrf, full_application, start, typical
-
-pytestmark = pytest.mark.real_commits  # threads racing on their own connections
 
 ALLOWED = {200, 303, 409}
 

@@ -21,8 +21,6 @@ from portal.worker import work
 from tests import jobkinds  # noqa: F401 - registers the test job kinds in this process too
 from tests.integration.factories import new_application
 
-pytestmark = pytest.mark.real_commits  # worker processes and the worker's own engine
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

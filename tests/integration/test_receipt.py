@@ -171,7 +171,6 @@ def test_cache_reuses_pdf_and_new_version_supersedes_token(app, monkeypatch) -> 
         assert len(token2) >= 32
 
 
-@pytest.mark.real_commits  # threads racing
 def test_concurrent_requests_render_once(app, monkeypatch) -> None:
     import threading
 

@@ -5,7 +5,6 @@ import threading
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from portal.db import transaction
@@ -27,7 +26,6 @@ def _death_day(db, app_id: int):  # type: ignore[no-untyped-def]
         return s.get(Application, app_id).deceased.death_time.date()
 
 
-@pytest.mark.real_commits  # the worker opens its own engine
 def test_hukou_reminder_goes_out_a_week_before_the_30_day_limit_once(db, vault, settings) -> None:  # type: ignore[no-untyped-def]
     app_id = new_application(db, vault, matters={"cremation", "medical", "pension"}, days_ago=1)
     died = _death_day(db, app_id)

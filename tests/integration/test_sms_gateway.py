@@ -5,7 +5,6 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from portal.db import transaction
@@ -16,8 +15,6 @@ from portal.worker import work
 from tests.fake_sms_gateway import Gateway, running
 from tests.helpers import login
 from tests.integration.factories import new_application
-
-pytestmark = pytest.mark.real_commits  # the worker opens its own engine
 
 
 def _gateway_settings(settings, gateway: Gateway, **changes):  # type: ignore[no-untyped-def]

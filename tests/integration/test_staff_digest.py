@@ -5,7 +5,6 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime, time
 
-import pytest
 from sqlalchemy import select
 
 from portal.db import transaction
@@ -17,8 +16,6 @@ from portal.services import digest
 from portal.worker import work
 from tests.helpers import login
 from tests.integration.factories import new_application, tasks_by_matter
-
-pytestmark = pytest.mark.real_commits  # the worker opens its own engine
 
 TODAY = datetime(2026, 12, 8, 8, 30)  # a Tuesday
 

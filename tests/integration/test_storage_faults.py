@@ -33,8 +33,6 @@ from tests.integration.factories import new_application
 from tests.integration.receipt_factory import make_application
 from tests.integration.test_apply_support import answer_all, typical
 
-pytestmark = pytest.mark.real_commits  # the database file is made read-only under live connections
-
 
 @contextmanager
 def read_only_database(engine: Engine) -> Iterator[None]:

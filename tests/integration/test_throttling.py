@@ -241,7 +241,6 @@ def _storage(engine: Engine) -> throttle.DatabaseStorage:
     return throttle.DatabaseStorage(engine)
 
 
-@pytest.mark.real_commits  # threads racing
 def test_storage_counts_every_concurrent_increment_once(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
     storage = _storage(engine)
     seen: list[int] = []
@@ -262,7 +261,6 @@ def test_storage_counts_every_concurrent_increment_once(app, engine: Engine) -> 
     assert storage.get("test/concurrent") == 320
 
 
-@pytest.mark.real_commits  # threads racing
 def test_limiter_over_the_storage_allows_exactly_the_limit_under_concurrency(app, engine: Engine) -> None:  # type: ignore[no-untyped-def]
     limiter = FixedWindowRateLimiter(_storage(engine))
     item = parse("25 per minute")

@@ -178,7 +178,6 @@ def test_stale_version_is_a_conflict_and_nothing_is_overwritten(db, vault) -> No
         assert tasks_by_matter(s, app_id)["medical"].result["settlement_amount"] == "100.00"
 
 
-@pytest.mark.real_commits  # two sessions on two connections
 def test_concurrent_write_is_caught_by_the_version_column(db, vault) -> None:  # type: ignore[no-untyped-def]
     """Both sessions pass the form check; the second UPDATE finds the row changed."""
     app_id = new_application(db, vault)
@@ -335,7 +334,6 @@ def test_finishing_locks_the_application_and_reads_freshtasks_by_matter(db, vaul
             Event.application_id == app_id, Event.tag == "system:application:complete")) == 1
 
 
-@pytest.mark.real_commits  # two threads, two connections
 def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, vault, engine) -> None:  # type: ignore[no-untyped-def]
     """Two officers at once (PostgreSQL READ COMMITTED): the second waits for the first's lock."""
     import threading
