@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "e2e" / "artifacts"
@@ -79,7 +79,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture(scope="session")
-def phone(playwright) -> dict:  # type: ignore[no-untyped-def]
+def phone(playwright: Playwright) -> dict:
     device = dict(playwright.devices["iPhone 13"])
     device.pop("default_browser_type", None)
     return device

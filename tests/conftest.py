@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from auth.web import build_oauth
@@ -77,7 +78,7 @@ def _empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+def app(settings: Settings, engine: Engine) -> Iterator[Starlette]:
     application = create_app(settings, engine=engine)
     # The OIDC client reaches the embedded provider in process (see tests/helpers.py).
     application.state.oauth = build_oauth(settings, transport=httpx.ASGITransport(app=application))
@@ -86,7 +87,7 @@ def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as c:
         yield c
 
@@ -107,7 +108,7 @@ def csrf(client: TestClient) -> str:
 
 
 @pytest.fixture
-def demo_staff(app, engine: Engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def demo_staff(app: Starlette, engine: Engine, settings: Settings) -> None:
     """The demo staff memberships (clerk, one officer per department, admin, 瑞安 staff) at the stand-in."""
     from portal.db import make_sessionmaker, transaction
     from portal.services.staff import ensure_demo_staff

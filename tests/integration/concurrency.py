@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 T = TypeVar("T")
 
@@ -74,3 +78,18 @@ def together(fn: Callable[[int], T], n: int) -> list[T]:
     if errors:
         raise errors[0]
     return results
+
+
+def blocked_on_a_lock(engine: Engine, timeout: float = 10.0) -> bool:
+    """PostgreSQL: wait until another connection of this database waits for a lock (the proof that
+    a racer is held by the transaction under test, not merely slow). False after `timeout`."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(query).scalar_one():
+                return True
+            conn.rollback()  # a fresh snapshot of the activity view
+            time.sleep(0.01)
+    return False

@@ -5,6 +5,7 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -313,18 +314,18 @@ def test_receipt_is_rendered_after_submit_and_after_a_correction(settings, engin
         _empty_tables(engine)
 
 
-def test_two_families_submitting_the_same_deceased_at_once_make_one_application(app, client: TestClient, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+def test_two_families_submitting_the_same_deceased_at_once_make_one_application(app, client: TestClient, engine: Engine,  # type: ignore[no-untyped-def]
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The second submission waits for the first to commit, then sees it (SQLite and PostgreSQL).
 
     Both declarations are ticked beforehand, so that nothing but the submission itself writes:
     the race is between the two duplicate checks.
     """
-    import time
-
     from portal.db import make_sessionmaker
     from portal.services import applications as drafts
     from portal.services import submission
     from portal.services.events import Actor
+    from tests.integration.concurrency import Rendezvous, blocked_on_a_lock
 
     keys = {}
     for user, c in (("chenjianguo", client), ("linxiaoyan", _new_client(app))):
@@ -350,6 +351,18 @@ def test_two_families_submitting_the_same_deceased_at_once_make_one_application(
     try:
         first.begin()
         assert submit_as(first, "chenjianguo").outcome == "submitted"  # not committed yet
+        # The other family reaches the per-deceased lock while the first submission is open.
+        meet = Rendezvous(2)
+        monkeypatch.setattr(submission, "_one_submission_per_deceased_at_a_time",
+                            meet.wrap(submission._one_submission_per_deceased_at_a_time))
+        committing, checked_after_commit = threading.Event(), []
+        check = submission.active_for_deceased
+
+        def recording_check(*args, **kwargs):  # type: ignore[no-untyped-def]
+            checked_after_commit.append(committing.is_set())
+            return check(*args, **kwargs)
+
+        monkeypatch.setattr(submission, "active_for_deceased", recording_check)
 
         def other_family() -> None:
             with second.begin():
@@ -357,11 +370,16 @@ def test_two_families_submitting_the_same_deceased_at_once_make_one_application(
 
         racer = threading.Thread(target=other_family)
         racer.start()
-        time.sleep(0.5)
-        assert racer.is_alive()  # waiting for the first submission to commit or roll back
+        meet.wait()
+        assert meet.met == [True]  # both submissions overlapped: the first is not committed yet
+        if engine.dialect.name == "postgresql":
+            assert blocked_on_a_lock(engine)  # and the other one waits for it
+        assert racer.is_alive()
+        committing.set()  # (set just before: the check cannot run before the commit if it waits)
         first.commit()
         racer.join(10)
         assert outcomes == ["duplicate"]
+        assert checked_after_commit == [True]  # the other family's duplicate check waited for the commit
     finally:
         first.close(); second.close()
     assert _count(engine, Application.status == "submitted") == 1

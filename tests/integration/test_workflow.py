@@ -337,7 +337,8 @@ def test_finishing_locks_the_application_and_reads_freshtasks_by_matter(db, vaul
 def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, vault, engine) -> None:  # type: ignore[no-untyped-def]
     """Two officers at once (PostgreSQL READ COMMITTED): the second waits for the first's lock."""
     import threading
-    import time
+
+    from tests.integration.concurrency import blocked_on_a_lock
 
     if engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL row locks (SQLite serialises writers)")
@@ -361,8 +362,8 @@ def test_concurrent_finish_of_the_last_two_tasks_completes_the_application(db, v
         assert s1.get(Application, app_id).status == "accepted"  # 殡仪馆 not finished yet, as s1 sees it
         other = threading.Thread(target=second)
         other.start()
-        time.sleep(0.5)
-        assert other.is_alive()  # blocked on the application's row lock held by s1
+        assert blocked_on_a_lock(engine)  # the other officer waits for the row lock held by s1
+        assert other.is_alive()
         s1.commit()
         other.join(10)
         assert not other.is_alive() and not errors, errors
