@@ -25,6 +25,10 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # fontTools is imported lazily: only the font build needs it
+    from fontTools.ttLib import TTFont
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT_DIR = Path(os.environ.get("RECEIPT_FONT_DIR") or ROOT / "var" / "fonts")
@@ -93,7 +97,7 @@ def built_fonts(font_dir: Path = FONT_DIR) -> dict[int, Path]:
     return found
 
 
-def _reorder_cid_font(font: TTFont, new_order: list[str]) -> TTFont:  # noqa: F821
+def _reorder_cid_font(font: TTFont, new_order: list[str]) -> TTFont:
     """fontTools' reorderGlyphs, plus what it leaves undone for a CID-keyed CFF font.
 
     reorderGlyphs permutes the CharStrings but not FDSelect (which font dict, hence which
@@ -125,7 +129,7 @@ def _reorder_cid_font(font: TTFont, new_order: list[str]) -> TTFont:  # noqa: F8
     top = renumbered["CFF "].cff.topDictIndex[0]
     old = list(top.charset)
     new = [".notdef"] + [f"cid{gid:05d}" for gid in range(1, len(old))]
-    top.CharStrings.charStrings = {n: top.CharStrings.charStrings[o] for o, n in zip(old, new)}
+    top.CharStrings.charStrings = {n: top.CharStrings.charStrings[o] for o, n in zip(old, new, strict=True)}
     top.charset = new
     top.CIDCount = len(new)
     renumbered.setGlyphOrder(new)  # the other tables stay compiled: they address glyphs by id

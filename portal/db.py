@@ -100,14 +100,14 @@ def is_storage_failure(exc: BaseException) -> bool:
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or _storage_fault(exc.orig, _sqlstate(exc))
+        return exc.connection_invalidated or (exc.orig is not None and _storage_fault(exc.orig, _sqlstate(exc)))
     return False
 
 
 # --- engine -------------------------------------------------------------------------------
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")

@@ -64,7 +64,7 @@ _RETENTION = timedelta(days=1)
 # authlib ships no type information: its base classes are Any to mypy (the `misc` ignores below).
 
 
-class StarlettePayload(OAuth2Payload):  # type: ignore[misc]
+class StarlettePayload(OAuth2Payload):
     def __init__(self, items: list[tuple[str, str]]) -> None:
         self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in items:
@@ -80,7 +80,7 @@ class StarlettePayload(OAuth2Payload):  # type: ignore[misc]
         return self._datalist
 
 
-class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
+class StarletteOAuth2Request(OAuth2Request):
     """An ``OAuth2Request`` built from an already-read Starlette request.
 
     ``payload_items`` are the OAuth parameters (query string for GET, form body for POST),
@@ -109,7 +109,7 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
 # --------------------------------------------------------------------------- client and code
 
 
-class Client(ClientMixin):  # type: ignore[misc]
+class Client(ClientMixin):
     """A registered relying party (from ``ClientConfig``)."""
 
     def __init__(self, cfg: ClientConfig) -> None:
@@ -191,7 +191,7 @@ class CodeRecord:
 # --------------------------------------------------------------------------- grant + extensions
 
 
-class S256OnlyCodeChallenge(CodeChallenge):  # type: ignore[misc]
+class S256OnlyCodeChallenge(CodeChallenge):
     """PKCE for every client, S256 only.
 
     authlib's ``CodeChallenge(required=True)`` only forces PKCE on public clients and accepts
@@ -221,7 +221,7 @@ class S256OnlyCodeChallenge(CodeChallenge):  # type: ignore[misc]
         super().validate_code_verifier(grant, result)
 
 
-class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
+class CodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     server: ProviderServer
@@ -240,7 +240,7 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         return self.server.personas.by_sub(authorization_code.user_sub)
 
 
-class ProviderOpenIDCode(OpenIDCode):  # type: ignore[misc]
+class ProviderOpenIDCode(OpenIDCode):
     def __init__(self, server: ProviderServer) -> None:
         super().__init__(require_nonce=False)
         self.srv = server
@@ -270,7 +270,7 @@ class ProviderOpenIDCode(OpenIDCode):  # type: ignore[misc]
         return UserInfo(user.claims(scope))
 
 
-class ProviderEndSession(EndSessionEndpoint):  # type: ignore[misc]
+class ProviderEndSession(EndSessionEndpoint):
     """RP-initiated logout. Redirects only to a post_logout_redirect_uri registered (exactly)
     for the client named by ``client_id`` or by the ``aud`` of a valid ``id_token_hint``."""
 
@@ -302,7 +302,7 @@ class ProviderEndSession(EndSessionEndpoint):  # type: ignore[misc]
 # --------------------------------------------------------------------------- server
 
 
-class ProviderServer(AuthorizationServer):  # type: ignore[misc]
+class ProviderServer(AuthorizationServer):
     def __init__(
         self,
         config: ProviderConfig,
