@@ -323,7 +323,7 @@ def test_two_families_submitting_the_same_deceased_at_once_make_one_application(
     """
     from portal.db import make_sessionmaker
     from portal.services import applications as drafts
-    from portal.services import submission
+    from portal.services import intake, submission
     from portal.services.events import Actor
     from tests.integration.concurrency import Rendezvous, blocked_on_a_lock
 
@@ -353,16 +353,16 @@ def test_two_families_submitting_the_same_deceased_at_once_make_one_application(
         assert submit_as(first, "chenjianguo").outcome == "submitted"  # not committed yet
         # The other family reaches the per-deceased lock while the first submission is open.
         meet = Rendezvous(2)
-        monkeypatch.setattr(submission, "_one_submission_per_deceased_at_a_time",
-                            meet.wrap(submission._one_submission_per_deceased_at_a_time))
+        monkeypatch.setattr(intake, "_one_submission_per_deceased_at_a_time",
+                            meet.wrap(intake._one_submission_per_deceased_at_a_time))
         committing, checked_after_commit = threading.Event(), []
-        check = submission.active_for_deceased
+        check = intake.active_for_deceased
 
         def recording_check(*args, **kwargs):  # type: ignore[no-untyped-def]
             checked_after_commit.append(committing.is_set())
             return check(*args, **kwargs)
 
-        monkeypatch.setattr(submission, "active_for_deceased", recording_check)
+        monkeypatch.setattr(intake, "active_for_deceased", recording_check)
 
         def other_family() -> None:
             with second.begin():
