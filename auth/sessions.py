@@ -29,13 +29,14 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.session import SESSION_KEY
+from portal.domain import clock
 from portal.models import WebSession
 
 log = logging.getLogger("portal.sessions")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _aware(moment: datetime) -> datetime:

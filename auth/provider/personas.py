@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from portal.domain import clock
+
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 SUB_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -148,7 +150,7 @@ def _check_persona(p: Persona) -> list[str]:
         errs.append("user_type must be 'person'")
     try:
         born = date.fromisoformat(p.birthdate)
-        if len(p.birthdate) != 10 or born > date.today():
+        if len(p.birthdate) != 10 or born > clock.today():
             raise ValueError
     except ValueError:
         errs.append("birthdate must be a past date YYYY-MM-DD")
