@@ -50,8 +50,8 @@ def test_daily_digest_texts_the_duty_phone_and_shows_on_the_officers_desk(db, va
     assert len(texts) == 1 and texts[0].status == "sent"
     assert "人力资源和社会保障局" in texts[0].body and "到期 2 件，已超期 1 件" in texts[0].body
     assert vault.open(texts[0].phone_enc) == "13800000001"
-    login(client, "officer-renshe")
-    with clock.frozen(TODAY):
+    with clock.frozen(TODAY):  # signed in on that day too: sessions keep the same clock
+        login(client, "officer-renshe")
         home = client.get("/admin")
     assert "下一个工作日到期：<strong>2</strong> 件" in home.text
 
