@@ -186,13 +186,13 @@ def msg_all_done(number: str) -> str:
             "已写在“我的申请”的办结告知里，可下载保存。感谢您的耐心，请多保重。")
 
 
-def msg_remind_hukou(number: str, due: str) -> str:
-    return (f"您好，按规定逝者的户口应在去世后30日内注销（{due}前），请带上死亡证明到户籍所在地派出所办理；"
+def msg_remind_hukou(number: str, due: str, days: int) -> str:
+    return (f"您好，按规定逝者的户口应在去世后{days}日内注销（{due}前），请带上死亡证明到户籍所在地派出所办理；"
             f"也可以在“我的申请”里补充申请，由公安部门办理。编号{number}。")
 
 
-def msg_remind_pension(number: str, due: str) -> str:
-    return (f"您好，逝者的丧葬补助金、抚恤金一般在去世后3个月内申领（约{due}前），"
+def msg_remind_pension(number: str, due: str, days: int) -> str:
+    return (f"您好，逝者的丧葬补助金、抚恤金一般在去世后{days}天内申领（约{due}前），"
             f"具体以当地人社部门为准。如需帮助，请拨打12345。编号{number}。")
 
 

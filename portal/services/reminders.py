@@ -56,11 +56,13 @@ def _deadline_reminders(session: Session, app: Application, today: date) -> list
     hukou = st.personal_deadlines(died, matters)[0]  # 户口注销 is always the first (注1)
     if "hukou" not in matters and hukou.due is not None \
             and hukou.due - timedelta(days=HUKOU_LEAD_DAYS) <= today <= hukou.due:
-        found.append(Due("hukou", app, notifications.msg_remind_hukou(app.number, st.cn_date(hukou.due))))
+        days = (hukou.due - died).days  # the county's limit (content/policy_params.toml), as the plan says it
+        found.append(Due("hukou", app, notifications.msg_remind_hukou(app.number, st.cn_date(hukou.due), days)))
     if "pension" not in matters:
         due = st.personal_deadlines(died, {"pension"})[-1].due  # 丧葬补助金、抚恤金申领
         if due is not None and due - timedelta(days=PENSION_LEAD_DAYS) <= today <= due:
-            found.append(Due("pension", app, notifications.msg_remind_pension(app.number, st.cn_date(due))))
+            found.append(Due("pension", app, notifications.msg_remind_pension(app.number, st.cn_date(due),
+                                                                              (due - died).days)))
     return found
 
 

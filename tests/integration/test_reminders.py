@@ -56,7 +56,8 @@ def test_pension_deadline_reminder_when_not_applied_here(db, vault, settings) ->
     died = _death_day(db, app_id)
     with clock.frozen(datetime.combine(died + timedelta(days=80), time(9, 0))), transaction(db) as s:
         reminders.send_due(s, settings.base_url)
-    assert len(_texts(db, app_id, "抚恤金")) == 1
+    sent = _texts(db, app_id, "抚恤金")
+    assert len(sent) == 1 and "去世后90天内" in sent[0].body  # the county's pension_claim_days
 
 
 def test_a_draft_left_three_days_gets_a_link_back(db, vault, settings) -> None:  # type: ignore[no-untyped-def]
