@@ -153,7 +153,7 @@ def complete_task(session: Session, task_id: int, version: int | str | None, sta
     before = task_snapshot(task)
     task.status = new_status
     task.result = result or None
-    task.amount = amount  # type: ignore[assignment]  # Numeric gives Decimal; models.py says float
+    task.amount = amount  # type: ignore[assignment]  # Numeric gives Decimal; the mapping says float
     task.message = message
     task.assignee_id = task.assignee_id or staff.id
     task.started_at = task.started_at or clock.now()

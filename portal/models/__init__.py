@@ -1,0 +1,50 @@
+"""The portal's tables. One module per topic; this package re-exports every mapped class so
+`from portal.models import X` works and `Base.metadata` knows every table once the package is imported.
+
+Personal numbers are never stored in clear (see portal/models/core.py).
+"""
+from portal.models.core import (
+    Application,
+    ApplicationMatter,
+    CitizenAccount,
+    Deceased,
+    DepartmentTask,
+    Event,
+    Heartbeat,
+    Job,
+    Notification,
+    NumberSequence,
+    Party,
+    PolicyArticle,
+    Receipt,
+    ScheduleRun,
+    StaffMember,
+    TaskDependency,
+    ThrottleCounter,
+    TimestampMixin,
+    WebSession,
+    utcnow,
+)
+
+__all__ = [
+    "utcnow",
+    "TimestampMixin",
+    "CitizenAccount",
+    "StaffMember",
+    "Application",
+    "Deceased",
+    "Party",
+    "ApplicationMatter",
+    "DepartmentTask",
+    "TaskDependency",
+    "Event",
+    "Notification",
+    "PolicyArticle",
+    "Receipt",
+    "NumberSequence",
+    "ThrottleCounter",
+    "Job",
+    "ScheduleRun",
+    "Heartbeat",
+    "WebSession",
+]
