@@ -136,6 +136,15 @@ APP_STAFF_LABELS = {
     APP_ACCEPTED: "已受理",
     APP_COMPLETED: "已办结",
 }
+# The printed receipt and its verification page say it their own way (naming the township
+# window); anything else reads "办理中".
+APP_RECEIPT_LABELS = {
+    APP_DRAFT: "草稿，尚未提交",
+    APP_SUBMITTED: "已提交，等待乡镇（街道）受理",
+    APP_RETURNED: "已退回，请按要求补正后重新提交",
+    APP_ACCEPTED: "已受理，各部门办理中",
+    APP_COMPLETED: "全部办结",
+}
 APP_TAG_KINDS = {
     APP_DRAFT: "waiting", APP_SUBMITTED: "pending", APP_RETURNED: "returned",
     APP_ACCEPTED: "active", APP_COMPLETED: "done",

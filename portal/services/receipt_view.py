@@ -48,19 +48,8 @@ NOTES: dict[str, str] = {
            "网上申请的，本回执即丧属保存联，可扫码核验真伪。",
 }
 
-# Overall application status in words, as the printed receipt and its verification page say it
-# (family-facing, naming the township window). Anything else reads “办理中”.
-STATUS_WORDS: dict[str, str] = {
-    st.APP_DRAFT: "草稿，尚未提交",
-    st.APP_SUBMITTED: "已提交，等待乡镇（街道）受理",
-    st.APP_RETURNED: "已退回，请按要求补正后重新提交",
-    st.APP_ACCEPTED: "已受理，各部门办理中",
-    st.APP_COMPLETED: "全部办结",
-}
-
-
 def status_words(status: str | None) -> str:
-    return STATUS_WORDS.get(status or "", "办理中")
+    return st.APP_RECEIPT_LABELS.get(status or "", "办理中")
 
 
 def channel_words(code: str | None) -> str:
