@@ -24,7 +24,6 @@ from typing import Any
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -38,7 +37,9 @@ from portal.throttle import Throttle, make_storage, retry_text
 
 from .config import DEFAULT_STATIC_DIR, SUPPORTED_SCOPES, ProviderConfig, load_or_create_key, public_jwks
 from .personas import CLAIMS_SUPPORTED, Persona, PersonaStore
-from .server import ProviderServer, StarletteOAuth2Request
+from .requests import StarletteOAuth2Request
+from .server import ProviderServer
+from .sessions import ProviderSessions
 
 log = logging.getLogger(__name__)
 
@@ -68,45 +69,6 @@ MSG_CSRF = "页面已过期或请求无效，请重新输入用户名和密码�
 MSG_BAD_CLIENT = "发起登录的应用未在本模拟平台登记，无法登录。"
 MSG_BAD_REDIRECT = "登录请求中的回调地址（redirect_uri）缺失或未登记。为保障安全，本页面不会跳转。"
 MSG_BAD_REQUEST = "登录请求无效，无法继续。请返回发起登录的网站重新操作。"
-
-
-class ProviderSessions:
-    """The provider's own signed session cookie (itsdangerous; no server-side state)."""
-
-    def __init__(self, config: ProviderConfig):
-        self.config = config
-        self.name = config.session_cookie_name
-        self.serializer = URLSafeTimedSerializer(config.session_secret, salt="zjzwfw-standin-idp-session")
-
-    def load(self, request: Request) -> dict[str, Any]:
-        raw = request.cookies.get(self.name)
-        if not raw:
-            return {}
-        try:
-            data = self.serializer.loads(raw, max_age=self.config.session_ttl_seconds)
-        except BadSignature:
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def save(self, response: Response, data: dict[str, Any]) -> None:
-        response.set_cookie(
-            self.name,
-            self.serializer.dumps(data),
-            max_age=self.config.session_ttl_seconds,
-            path=self.config.cookie_path,
-            secure=self.config.cookie_secure,
-            httponly=True,
-            samesite="lax",
-        )
-
-    def clear(self, response: Response) -> None:
-        response.delete_cookie(
-            self.name,
-            path=self.config.cookie_path,
-            secure=self.config.cookie_secure,
-            httponly=True,
-            samesite="lax",
-        )
 
 
 class StandInProvider:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -25,8 +23,6 @@ from authlib.oauth2.rfc6749 import (
     ClientMixin,
     InvalidGrantError,
     InvalidRequestError,
-    OAuth2Payload,
-    OAuth2Request,
 )
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
@@ -38,7 +34,6 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 
 from portal.db import transaction
@@ -46,64 +41,12 @@ from portal.db import transaction
 from .config import ClientConfig, ProviderConfig
 from .models import IdpAccessToken, IdpAuthCode, as_utc, sha256_hex, utcnow
 from .personas import Persona, PersonaStore
+from .requests import StarletteOAuth2Request
 
 log = logging.getLogger(__name__)
 
-#: OAuth2Request.__init__ refuses plain-http URIs unless they are loopback. The stand-in is
-#: deliberately served over http in development and tests (e.g. http://testserver), so the
-#: transport check is satisfied with this placeholder and the real URL is set afterwards.
-_TRANSPORT_PLACEHOLDER = "https://stand-in.invalid/"
-
 #: keep consumed/expired codes this long for replay detection, then purge them
 _RETENTION = timedelta(days=1)
-
-
-# --------------------------------------------------------------------------- request wrapper
-
-
-# authlib ships no type information: its base classes are Any to mypy (the `misc` ignores below).
-
-
-class StarlettePayload(OAuth2Payload):
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
-        for key, value in items:
-            self._datalist[key].append(value)
-        self._data = {key: values[0] for key, values in self._datalist.items()}
-
-    @property
-    def data(self) -> dict[str, str]:
-        return self._data
-
-    @property
-    def datalist(self) -> defaultdict[str, list[str]]:
-        return self._datalist
-
-
-class StarletteOAuth2Request(OAuth2Request):
-    """An ``OAuth2Request`` built from an already-read Starlette request.
-
-    ``payload_items`` are the OAuth parameters (query string for GET, form body for POST),
-    ``form_items`` the form body (token endpoint).
-    """
-
-    def __init__(self, method: str, url: str, headers: Headers | dict[str, str],
-                 payload_items: Iterable[tuple[str, str]], form_items: Iterable[tuple[str, str]] = ()) -> None:
-        super().__init__(method=method, uri=_TRANSPORT_PLACEHOLDER, headers=headers)
-        self.uri = url
-        self.payload = StarlettePayload(list(payload_items))
-        self._form = {k: v for k, v in reversed(list(form_items))}  # first value wins
-        #: epoch seconds of the end-user's login, set before issuing a code
-        self.auth_time: int | None = None
-
-    @property
-    def args(self) -> dict[str, str]:
-        data: dict[str, str] = self.payload.data
-        return data
-
-    @property
-    def form(self) -> dict[str, str]:
-        return self._form
 
 
 # --------------------------------------------------------------------------- client and code
