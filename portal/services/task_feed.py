@@ -14,15 +14,25 @@ far below what one row lock allows.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from portal.models import ChangeCounter, DepartmentTask
+from portal.models import Application, ChangeCounter, DepartmentTask
 
 COUNTER = "task"
+
+
+class TaskScope(Protocol):
+    """Whose tasks: a department, in one county or (None) the whole city (a ClientScope fits)."""
+
+    @property
+    def department(self) -> str: ...
+    @property
+    def county_code(self) -> str | None: ...
 
 
 def next_numbers(session: Session, count: int) -> range:
@@ -44,3 +54,24 @@ def _number_task_changes(session: Session, _ctx: Any, _instances: Any) -> None:
         return
     for task, number in zip(sorted(changed, key=lambda t: t.id or 0), next_numbers(session, len(changed)), strict=True):
         task.change_seq = number
+
+
+# --- reading the feed ---------------------------------------------------------------------------
+
+def changes(session: Session, scope: TaskScope, after: int, limit: int) -> list[DepartmentTask]:
+    """The scope's tasks whose last change is numbered above `after`, in feed order (at most `limit`).
+
+    A task changed twice since `after` appears once, at its latest number: a client that keeps
+    the cursor of its last page sees every task's latest state, never one twice in a row.
+    """
+    query = (select(DepartmentTask)
+             .where(DepartmentTask.department == scope.department, DepartmentTask.change_seq > after)
+             .options(joinedload(DepartmentTask.application).joinedload(Application.deceased))
+             .order_by(DepartmentTask.change_seq).limit(limit))
+    if scope.county_code:
+        query = query.where(DepartmentTask.county_code == scope.county_code)
+    return list(session.scalars(query).unique())
+
+
+def latest_number(session: Session) -> int:
+    return int(session.scalar(select(ChangeCounter.value).where(ChangeCounter.name == COUNTER)) or 0)

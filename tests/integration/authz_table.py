@@ -137,6 +137,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/api/v1/problems/{problem:str}", "GET"): EVERYONE,
     ("/api/v1/token", "POST"): NOBODY,  # no HTTP Basic client credentials: 401 invalid_client
     ("/api/v1/me", "GET"): NOBODY,
+    ("/api/v1/tasks", "GET"): NOBODY,
+    ("/api/v1/tasks/{task_id:int}", "GET"): NOBODY,
+    ("/api/v1/tasks/{task_id:int}/actions", "POST"): NOBODY,
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.

@@ -48,6 +48,7 @@ FUZZED_POSTS = {
 NOT_FUZZED = {
     "/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)",
     "/api/v1/token": "OAuth form of the machine interface: schemathesis (test_api_schema.py) and test_api_token.py",
+    "/api/v1/tasks/{task_id:int}/actions": "JSON, not a form: schemathesis (test_api_schema.py) and test_api_tasks.py",
     "/admin/api-clients/{client_id:str}/rotate": "reads no field but the CSRF token (test_api_admin.py)",
     "/admin/api-clients/{client_id:str}/revoke": "reads no field but the CSRF token (test_api_admin.py)",
 }
