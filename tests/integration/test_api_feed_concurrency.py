@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.db import transaction
 from portal.domain.api_scope import ClientScope
 from portal.models import DepartmentTask
-from portal.services import task_feed
+from portal.services import task_views
 from tests.integration.test_api_tasks import accepted, task_id
 
 WRITERS = 4
@@ -61,7 +61,7 @@ def test_concurrent_writers_leave_no_gap_and_no_duplicate(db, vault) -> None:  #
     def read_all(cursor: int) -> int:
         while True:
             with db() as s:
-                page = task_feed.changes(s, scope, cursor, 3)
+                page = task_views.changes(s, scope, cursor, 3)
             seen.extend((t.id, t.change_seq or 0) for t in page)
             if not page:
                 return cursor

@@ -23,6 +23,7 @@ MODULES = (
     "portal.web.api.oauth",  # POST /api/v1/token
     "portal.web.api.me",  # GET /api/v1/me
     "portal.web.api.tasks",  # GET /api/v1/tasks, /api/v1/tasks/{id}, POST …/actions
+    "portal.web.api.webhooks",  # /api/v1/webhooks
 )
 
 

@@ -16,13 +16,11 @@ from pydantic import Field, RootModel, create_model
 from sqlalchemy.orm import Session
 
 from portal.db import transaction
-from portal.domain import clock
 from portal.domain import status as st
 from portal.models import DepartmentTask
-from portal.services import task_feed, tasks
+from portal.services import task_views, tasks
 from portal.services.casework import matter_name
 from portal.services.errors import Conflict, Invalid
-from portal.services.progress import waiting_on
 from portal.web.api import framework as api
 from portal.web.api.base import ApiModel, QueryModel
 from portal.web.api.problems import ApiProblem
@@ -131,23 +129,8 @@ class TaskAction(RootModel[Annotated[TakeAction | CompleteAction | RefuseAction 
 
 # --- presenting ----------------------------------------------------------------------------------
 
-def _out(task: DepartmentTask, waiting: list[str]) -> TaskOut:
-    app = task.application
-    return TaskOut(
-        id=task.id, version=task.version, application_number=app.number,
-        deceased_name=app.deceased.name if app.deceased else None, matter=task.matter_code,
-        matter_name=matter_name(task.matter_code), department=task.department, county_code=task.county_code,
-        status=task.status,  # type: ignore[arg-type]  # the stored word is one of TaskStatus
-        status_label=st.STAFF_LABELS.get(task.status, task.status), deadline=task.deadline, waiting_for=waiting,
-        result=task.result, amount=None if task.amount is None else str(task.amount), message=task.message,
-        started_at=clock.as_china(task.started_at) if task.started_at else None,
-        finished_at=clock.as_china(task.finished_at) if task.finished_at else None,
-        changed_at=clock.as_china(task.updated_at), change_seq=task.change_seq or 0)
-
-
 def _one(session: Session, task: DepartmentTask) -> api.Reply:
-    out = _out(task, waiting_on(session, [task.id]).get(task.id, []) if task.status == st.WAITING else [])
-    return api.Reply(out, 200, {"ETag": api.etag(task.version)})
+    return api.Reply(TaskOut(**task_views.views(session, [task])[0]), 200, {"ETag": api.etag(task.version)})
 
 
 def _cursor(raw: str | None) -> int:
@@ -176,10 +159,8 @@ def list_task_changes(call: api.ApiCall) -> TaskPage:
     query = call.query_as(TaskQuery)
     after = _cursor(query.cursor)
     with call.services.db() as session:
-        found = task_feed.changes(session, call.client, after, query.limit + 1)
-        page = found[: query.limit]
-        waiting = waiting_on(session, [t.id for t in page if t.status == st.WAITING])
-        items = [_out(t, waiting.get(t.id, [])) for t in page]
+        found = task_views.changes(session, call.client, after, query.limit + 1)
+        items = [TaskOut(**v) for v in task_views.views(session, found[: query.limit])]
     position = items[-1].change_seq if items else after
     return TaskPage(items=items, next_cursor=make_cursor(position), has_more=len(found) > query.limit)
 
