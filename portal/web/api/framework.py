@@ -43,8 +43,8 @@ from portal.web.throttling import throttle
 log = logging.getLogger("portal.api")
 M = TypeVar("M", bound=BaseModel)
 CLIENT_LIMIT = "api_client"  # portal/throttle.py
-STANDARD_PROBLEMS = (401, 429)  # every authenticated endpoint may answer these
-BODY_PROBLEMS = (415, 422)  # and these when it reads a body
+STANDARD_PROBLEMS = (400, 401, 429)  # every authenticated endpoint may answer these (400: a NUL in the URL)
+BODY_PROBLEMS = (413, 415, 422)  # and these when it reads a body
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Operation:
 
     @property
     def all_problems(self) -> tuple[int, ...]:
-        found = set(self.problems) | ({*STANDARD_PROBLEMS} if self.auth else {429})
+        found = set(self.problems) | ({*STANDARD_PROBLEMS} if self.auth else {400, 429})
         if self.body is not None and not self.form:
             found |= set(BODY_PROBLEMS)
         if self.query is not None:

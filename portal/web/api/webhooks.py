@@ -23,7 +23,8 @@ TAG = "推送"
 class WebhookIn(ApiModel):
     """登记一个推送地址。"""
 
-    url: str = Field(min_length=8, max_length=500, description="接收推送的网址，建议 https://")
+    url: str = Field(min_length=10, max_length=500, pattern=r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$",
+                     description="接收推送的网址，https://（或内网的 http://）开头")
 
 
 class WebhookOut(ApiModel):
