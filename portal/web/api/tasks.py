@@ -188,13 +188,14 @@ def act_on_task(call: api.ApiCall) -> api.Reply:
             if seen != task.version:
                 raise ApiProblem("precondition-failed", f"事项现在的版本是 {task.version}，不是 If-Match 里的 {seen}："
                                  "它刚刚被改过，这次操作没有保存。请重新读取后再决定。")
-            task = _apply(session, task_id, seen, action, call)
-            return _one(session, task)
+            _apply(session, task_id, seen, action, call)
     except Conflict as exc:  # changed between our read and our write
         raise ApiProblem("precondition-failed", exc.message) from None
     except Invalid as exc:
         fields = {("result." + k if k in RESULT_NAMES else k): v for k, v in exc.errors.items()}
         raise ApiProblem("validation", "办理结果没有通过校验，请按 errors 修改。", errors=service_errors(fields)) from None
+    with call.services.db() as session:  # the committed state, with its place in the feed
+        return _one(session, tasks.workable_task(session, task_id, call.client))
 
 
 def _apply(session: Session, task_id: int, version: int, action: Any, call: api.ApiCall) -> DepartmentTask:
