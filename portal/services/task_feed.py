@@ -50,7 +50,7 @@ def _note_task_changes(session: Session, _ctx: Any) -> None:
     changed += [obj for obj in session.dirty if isinstance(obj, DepartmentTask) and session.is_modified(obj)]
     if changed:
         session.info.setdefault(_UNNUMBERED, {}).update({t.id: t for t in changed})
-        session.info.setdefault(_UNSENT, {}).update({t.id: (t.department, t.county_code) for t in changed})
+        session.info.setdefault(_UNSENT, {}).update({t.id: (t.department, t.county_code, t.application_id) for t in changed})
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -78,17 +78,18 @@ def _forget(session: Session, _previous: Any) -> None:
 def _queue_deliveries(session: Session, _ctx: Any) -> None:
     """One delivery job per (subscription, task), in the same transaction as the change: a change
     that commits is delivered (at least once), one that rolls back never is."""
-    pending: dict[int, tuple[str, str]] | None = session.info.pop(_UNSENT, None)
+    pending: dict[int, tuple[str, str, int]] | None = session.info.pop(_UNSENT, None)
     if not pending:
         return
-    departments = {department for department, _ in pending.values()}
+    departments = {department for department, _, _ in pending.values()}
     with session.no_autoflush:
         subscribers = session.execute(
             select(WebhookSubscription.id, ApiClient.department, ApiClient.county_code)
             .join(ApiClient, ApiClient.id == WebhookSubscription.client_id)
             .where(WebhookSubscription.active.is_(True), ApiClient.active.is_(True), ApiClient.department.in_(departments))
         ).all()
-    for task_id, (department, county) in sorted(pending.items()):
+    for task_id, (department, county, application_id) in sorted(pending.items()):
         for sub_id, wanted, wanted_county in subscribers:
-            if wanted == department and wanted_county in (None, county):
-                jobs.enqueue(session, DELIVER_KIND, {"subscription_id": sub_id, "task_id": task_id})
+            if wanted == department and wanted_county in (None, county):  # application_id: /admin/jobs links the case
+                jobs.enqueue(session, DELIVER_KIND, {"subscription_id": sub_id, "task_id": task_id,
+                                                     "application_id": application_id})
