@@ -60,7 +60,7 @@ def _basic(header: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    if not sep or "\x00" in decoded or "%00" in decoded:
         return None
     return unquote_plus(client_id), unquote_plus(secret)
 

@@ -140,7 +140,8 @@ def _cursor(raw: str | None) -> int:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
-    if not text.startswith(CURSOR_PREFIX) or not text[len(CURSOR_PREFIX):].isdigit() or len(text) > 24:
+    digits = text[len(CURSOR_PREFIX):]
+    if not text.startswith(CURSOR_PREFIX) or not digits.isascii() or not digits.isdigit() or len(digits) > 18:  # BIGINT
         raise ApiProblem("validation", "cursor 不是本接口给出的游标。",
                          errors=service_errors({"cursor": "请使用上一页的 next_cursor"}))
     return int(text[len(CURSOR_PREFIX):])
