@@ -34,7 +34,7 @@ IF_MATCH = api.Header("If-Match", "读取事项时得到的 ETag，例如 \"3\"�
 
 
 class TaskOut(ApiModel):
-    """One department task as the department's system sees it."""
+    """一个部门事项，部门系统看到的样子（不含任何证件号码）。"""
 
     id: int
     version: int = Field(description="乐观锁版本，与 ETag 相同")
@@ -59,7 +59,7 @@ class TaskOut(ApiModel):
 
 
 class TaskPage(ApiModel):
-    """A page of the change feed."""
+    """变更流的一页。"""
 
     items: list[TaskOut]
     next_cursor: str = Field(description="下一次请求带上的 cursor（没有新变化时与本次相同）")
