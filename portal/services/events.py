@@ -77,3 +77,8 @@ def _refuse_event_changes(session: Session, _ctx: object, _instances: object) ->
     for obj in session.dirty:
         if isinstance(obj, Event) and session.is_modified(obj):
             raise AppendOnlyError("events are append-only")
+
+
+# Task changes are numbered for the change feed, and queue their webhooks, wherever they happen
+# (listeners like the one above).
+from portal.services import task_feed  # noqa: E402,F401
