@@ -25,6 +25,7 @@ from portal.models.core import (
     WebSession,
     utcnow,
 )
+from portal.models.exchange import CaseException, ExchangeEvent
 
 __all__ = [
     "utcnow",
@@ -47,4 +48,6 @@ __all__ = [
     "ScheduleRun",
     "Heartbeat",
     "WebSession",
+    "ExchangeEvent",
+    "CaseException",
 ]
