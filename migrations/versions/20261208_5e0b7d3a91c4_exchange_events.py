@@ -1,4 +1,4 @@
-"""facts pushed by department systems (exchange_event), contradictions (case_exception),
+"""facts pushed by department systems (exchange_event), contradictions (case_exception), invitations (case_invitation),
 proactive cases without an account yet
 
 Revision ID: 5e0b7d3a91c4
@@ -58,6 +58,22 @@ def upgrade() -> None:
     with op.batch_alter_table('case_exception', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_exception_application_id'), ['application_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_exception_opened_at'), ['opened_at'], unique=False)
+    op.create_table(
+        'case_invitation',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('application_id', sa.Integer(), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('phone_enc', sa.String(length=255), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('claimed_by', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['application_id'], ['application.id'],
+                                name=op.f('fk_case_invitation_application_id_application')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_case_invitation')),
+        sa.UniqueConstraint('token_hash', name=op.f('uq_case_invitation_token_hash')),
+    )
+    with op.batch_alter_table('case_invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_invitation_application_id'), ['application_id'], unique=False)
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.alter_column('account_id', existing_type=sa.Integer(), nullable=True)
 
@@ -65,5 +81,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.alter_column('account_id', existing_type=sa.Integer(), nullable=False)
+    op.drop_table('case_invitation')
     op.drop_table('case_exception')
     op.drop_table('exchange_event')

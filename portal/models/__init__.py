@@ -25,7 +25,7 @@ from portal.models.core import (
     WebSession,
     utcnow,
 )
-from portal.models.exchange import CaseException, ExchangeEvent
+from portal.models.exchange import CaseException, CaseInvitation, ExchangeEvent
 
 __all__ = [
     "utcnow",
@@ -50,4 +50,5 @@ __all__ = [
     "WebSession",
     "ExchangeEvent",
     "CaseException",
+    "CaseInvitation",
 ]

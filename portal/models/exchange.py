@@ -50,3 +50,17 @@ class CaseException(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[int | None] = mapped_column(Integer)  # staff_member.id
     resolution: Mapped[str | None] = mapped_column(String(300))
+
+
+class CaseInvitation(Base):
+    """The text inviting the next of kin to finish a proactive case online: the link's random
+    token is kept only as its SHA-256, the phone sealed (portal/services/pii.py)."""
+
+    __tablename__ = "case_invitation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_enc: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[int | None] = mapped_column(Integer)  # citizen_account.id
