@@ -19,7 +19,7 @@ from portal.domain.form_steps.answers import OTHER
 from portal.models import Application, CaseException, ExchangeEvent
 from portal.services.applications import read_draft
 from portal.services.casework import StaffLike, required_reason, staff_actor
-from portal.services.errors import Conflict, NotFound
+from portal.services.errors import Conflict, Invalid, NotFound
 from portal.services.events import Actor, record
 
 KIND_LABELS = {"funeral_home": "殡仪馆不一致", "death_date": "去世日期不一致"}
@@ -104,6 +104,22 @@ def open_in_county(session: Session, county_code: str | None, *, limit: int = 50
 def open_count(session: Session, application_id: int) -> int:
     return session.scalar(select(func.count(CaseException.id)).where(
         CaseException.application_id == application_id, CaseException.resolved_at.is_(None))) or 0
+
+
+def resolve_on_case(session: Session, application_id: int, exception_id: object, staff: StaffLike, note: str, *,
+                    ip: str | None = None) -> CaseException:
+    """The window's form: the case first (NotFound outside the clerk's county), then its exception."""
+    app = session.get(Application, application_id)
+    if app is None or not staff.may_accept(app.county_code):
+        raise NotFound()
+    try:
+        wanted = int(str(exception_id))
+    except ValueError:
+        wanted = 0
+    exc = session.get(CaseException, wanted) if 0 < wanted < 2**31 else None
+    if exc is None or exc.application_id != app.id:
+        raise Invalid({"resolution": "没有找到这条不一致记录，请刷新页面后再试"})
+    return resolve(session, exc.id, staff, note, ip=ip)
 
 
 def resolve(session: Session, exception_id: int, staff: StaffLike, note: str, *, ip: str | None = None) -> CaseException:

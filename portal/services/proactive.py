@@ -21,9 +21,10 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal.crypto import Vault
+from portal.db import transaction
 from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.catalogue import Catalogue, default_catalogue
@@ -38,7 +39,7 @@ from portal.models import (
     TaskDependency,
 )
 from portal.services import notifications, pii, receipts
-from portal.services.applications import ApplicantFacts, Draft, read_draft, write_draft
+from portal.services.applications import ApplicantFacts, Draft, open_draft, read_draft, start_draft, write_draft
 from portal.services.casework import county_name, matter_name
 from portal.services.deadlines import time_limit
 from portal.services.events import Actor, record
@@ -179,6 +180,41 @@ def claim(session: Session, vault: Vault, token: str, account_id: int) -> Claim 
     invitation.claimed_at = invitation.claimed_at or clock.now()
     invitation.claimed_by = invitation.claimed_by or account_id
     return Claim(app.id, app.number or "", dict(read_draft(vault, app).answers))
+
+
+def claim_into_draft(db: sessionmaker[Session], vault: Vault, token: str, account_id: int, actor: Actor) -> bool:
+    """The invitation link, opened by a signed-in family member: their draft (new or open) gets
+    what the case already knows, where they have not answered yet. False: the link is not valid
+    (any more); the family can still apply, and joins the case at submission all the same."""
+    with transaction(db) as session:
+        found = claim(session, vault, token, account_id)
+        if found is None:
+            return False
+        draft_app = open_draft(session, account_id)
+        if draft_app is None:
+            draft_app = start_draft(session, vault, account_id, found.answers)
+            record(session, actor, "citizen:application:start", f"从短信链接开始填写一表申请（编号 {found.number}）",
+                   application_id=draft_app.id)
+            return True
+        draft = read_draft(vault, draft_app)
+        write_draft(vault, draft_app, Draft({**found.answers, **draft.answers}, list(draft.done)))
+        return True
+
+
+def fill_from_case(session: Session, vault: Vault, draft_app: Application) -> bool:
+    """A family typed the deceased's 身份证号 of a proactive case: the facts the departments reported
+    fill the answers they have not given yet (nothing is asked twice). True when something was filled."""
+    if not draft_app.deceased_bidx:
+        return False
+    case = proactive_case(session, draft_app.deceased_bidx)
+    if case is None:
+        return False
+    draft = read_draft(vault, draft_app)
+    known = {k: v for k, v in read_draft(vault, case).answers.items() if k not in draft.answers}
+    if not known:
+        return False
+    write_draft(vault, draft_app, Draft({**draft.answers, **known}, list(draft.done)))
+    return True
 
 
 # --- the family joins ----------------------------------------------------------------------------

@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/apply/start", "POST"): SIGNED_IN,
     ("/apply/saved", "GET"): SIGNED_IN,
     ("/apply/in-progress", "GET"): SIGNED_IN,
+    ("/apply/claim/{token}", "GET"): SIGNED_IN,  # an invitation to a proactive case; a wrong token leads to /apply
     ("/apply/submit", "POST"): OWNER,  # the form names the family's own draft (submit_key)
     ("/apply/step/{step}", "GET"): SIGNED_IN,
     ("/apply/step/{step}", "POST"): SIGNED_IN,
@@ -110,6 +111,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/applications/{app_id:int}/accept", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/return", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/channel", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/applications/{app_id:int}/exceptions", "POST"): WINDOW_OF_COUNTY,  # no exception_id: 400
     ("/admin/applications/{app_id:int}/reveal", "POST"): CASE_VIEWERS,
     ("/admin/tasks", "GET"): OFFICERS,
     ("/admin/tasks/{task_id:int}", "GET"): TASK_WORKER,

@@ -151,3 +151,27 @@ def test_event_for_a_waiting_task_is_kept_on_the_timeline(db: sessionmaker[Sessi
     answer = send(db, vault, FUNERAL_HOME, payloads.cremation_completed(answers["d_name"], answers["d_id"], died))
     assert answer.outcome == "not_ready"
     assert _count(db, Event, Event.tag == "system:exchange:fact", Event.application_id == app_id) == 1
+
+
+def test_clerk_sees_the_exception_and_marks_it_resolved(client, db: sessionmaker[Session], vault: Vault) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import csrf_from
+    from tests.helpers import login
+
+    app_id, name, id_no, died = _accepted(db, vault)
+    send(db, vault, FUNERAL_HOME, payloads.cremation_completed(name, id_no, died,
+                                                               funeral_home=("洞头区殡仪馆", "12330305MB0000000X")))
+    login(client, "clerk", "/admin/window")
+    queue = client.get("/admin/window")
+    assert queue.status_code == 200 and "与申请不一致" in queue.text and "洞头区殡仪馆" in queue.text
+    page = client.get(f"/admin/applications/{app_id}")
+    assert page.status_code == 200 and "待核实" in page.text and "洞头区殡仪馆" in page.text
+    with db() as s:
+        exc_id = s.scalar(select(CaseException.id))
+    token = csrf_from(page.text)
+    empty = client.post(f"/admin/applications/{app_id}/exceptions", data={"csrf_token": token, "exception_id": str(exc_id)})
+    assert empty.status_code == 400 and "请写明核实的结果" in empty.text
+    done = client.post(f"/admin/applications/{app_id}/exceptions",
+                       data={"csrf_token": token, "exception_id": str(exc_id), "resolution": "已与家属核实，以殡仪馆报送为准"})
+    assert done.status_code == 303
+    assert "已处理" in client.get(f"/admin/applications/{app_id}").text
+    assert "与申请不一致" not in client.get("/admin/window").text

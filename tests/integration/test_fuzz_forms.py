@@ -40,6 +40,7 @@ FUZZED_POSTS = {
     "/apply/{app_id:int}/fix/{step}", "/apply/{app_id:int}/fix/{step}/check",  # test_apply_forms
     "/admin/applications/{app_id:int}/accept", "/admin/applications/{app_id:int}/return",
     "/admin/applications/{app_id:int}/channel", "/admin/applications/{app_id:int}/reveal",
+    "/admin/applications/{app_id:int}/exceptions",
     "/admin/tasks/{task_id:int}/{action:str}",  # test_staff_forms
     "/admin/staff", "/admin/staff/{member_id:int}/active", "/prefs/elder",
     "/admin/applications/{app_id:int}/archive.pdf", "/admin/jobs/{job_id:int}/retry",
@@ -308,6 +309,7 @@ def test_staff_forms(staffed: Staffed, db, vault, capsys) -> None:  # type: igno
         "return": fz.form({"version": fz.value(kind="number"), "reason": reason}),
         "channel": fz.form({"version": fz.value(kind="number"), "channel": fz.value(list(wf.CHANNELS))}),
         "reveal": fz.form({"field": fz.value(list(wf.REVEALABLE)), "reason": reason}),
+        "exceptions": fz.form({"exception_id": fz.value(kind="number"), "resolution": reason}),
     }
     task_form = fz.form({
         "version": fz.value(kind="number"), "settlement_amount": fz.value(["-320.50", "1200"], kind="number"),

@@ -115,3 +115,28 @@ def test_a_case_someone_applied_for_is_not_opened_again(client: TestClient, db: 
         assert [a.id for a in s.scalars(select(Application))] == [app_id]
 
 
+
+
+def test_the_link_in_the_text_prefills_the_familys_draft(client: TestClient, db: sessionmaker[Session], vault: Vault) -> None:
+    from tests.helpers import login
+
+    send(db, vault, HOSPITAL, _certificate())
+    with db() as s:
+        body = s.scalar(select(Notification.body))
+        assert body is not None
+        token = re.search(r"/apply/claim/([\w-]+)", body)
+        assert token
+    anonymous = client.get(f"/apply/claim/{token.group(1)}")
+    assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
+    login(client, "chenjianguo", f"/apply/claim/{token.group(1)}")
+    r = client.get(f"/apply/claim/{token.group(1)}")
+    assert r.status_code == 303 and r.headers["location"] == "/apply"
+    with db() as s:
+        draft = s.scalar(select(Application).where(Application.status == "draft"))
+        assert draft is not None
+        answers = read_draft(vault, draft).answers
+        assert answers["d_id"] == DECEASED_ID and answers["death_date"] == RECENT.isoformat()
+        assert answers["scenario"] == "home" and answers["d_hukou"] == "330302:五马街道"
+    page = client.get("/apply/step/scenario")
+    assert page.status_code == 200 and "checked" in page.text  # the scenario the hospital reported is chosen
+    assert client.get("/apply/claim/not-a-real-token").headers["location"] == "/apply"
