@@ -3,6 +3,11 @@
 
 Personal numbers are never stored in clear (see portal/models/core.py).
 """
+from portal.models.api import (  # the machine interface (/api/v1)
+    ApiClient,
+    ChangeCounter,
+    WebhookSubscription,
+)
 from portal.models.core import (
     Application,
     ApplicationMatter,
@@ -48,6 +53,9 @@ __all__ = [
     "ScheduleRun",
     "Heartbeat",
     "WebSession",
+    "ApiClient",
+    "WebhookSubscription",
+    "ChangeCounter",
     "ExchangeEvent",
     "CaseException",
     "CaseInvitation",
