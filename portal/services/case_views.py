@@ -19,9 +19,9 @@ from portal.services import case_exceptions, pii
 from portal.services.casework import StaffLike, matter_name
 from portal.services.disclosure import revealable, viewable_application
 from portal.services.progress import TaskView, TimelineItem, task_views, timeline_item
+from portal.services.queues import CHANNELS
 from portal.services.summaries import CaseSummary, DeceasedSummary, PartySummary, TaskSummary
 from portal.services.tasks import medical_settlement, workable_task
-from portal.services.queues import CHANNELS
 
 MaskedField = pii.MaskedField  # a personal number as the back office shows it
 

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from portal.domain import clock
 from portal.domain import status as st
+from portal.domain.reference import ORIGIN_CHANNELS
 from portal.models import Application, Deceased, DepartmentTask, Party
 from portal.services import digest
 from portal.services.casework import StaffLike, catalogue, matter_name
 from portal.services.progress import correction_requests as correction_requests  # web/apply.py asks here
 from portal.services.progress import waiting_on
-from portal.domain.reference import ORIGIN_CHANNELS
 
 PAGE_SIZE = 50
 
