@@ -6,14 +6,12 @@
 It gets a token by OAuth 2.0 client credentials (POST /api/v1/token, HTTP Basic), sends one
 CloudEvent to POST /api/v1/events and prints the portal's answer as JSON. `--twice` sends the same
 event (same source and id) again, to see that nothing changes. The credentials come from
-`python -m portal api-client add --name … --department binyiguan` (or the flags' environment
-variables SIMULATE_CLIENT_ID / SIMULATE_CLIENT_SECRET).
+`python -m portal api-client add --name … --department binyiguan`.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import date, datetime
 from typing import Any
@@ -81,9 +79,9 @@ def send(http: httpx.Client, access: str, event: dict[str, Any]) -> httpx.Respon
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m portal.simulate", description="身后一件事：殡仪馆和部门系统的参考客户端")
-    p.add_argument("--portal", default=os.environ.get("SIMULATE_PORTAL", "http://127.0.0.1:8000"))
-    p.add_argument("--client-id", default=os.environ.get("SIMULATE_CLIENT_ID"))
-    p.add_argument("--client-secret", default=os.environ.get("SIMULATE_CLIENT_SECRET"))
+    p.add_argument("--portal", default="http://127.0.0.1:8000", help="the portal's address")
+    p.add_argument("--client-id", help="from `python -m portal api-client add …`")
+    p.add_argument("--client-secret", help="shown once by `python -m portal api-client add …`")
     p.add_argument("--twice", action="store_true", help="send the same event (same source and id) a second time")
     roles = p.add_subparsers(dest="role", required=True)
 
