@@ -100,6 +100,8 @@ def test_the_family_who_applies_joins_the_case(client: TestClient, db: sessionma
         assert joined is not None and joined.application_id == case_id
     page = client.get(f"/my/{case_id}")
     assert page.status_code == 200 and answer.number in page.text
+    done = client.get(f"/apply/{case_id}/done")  # the confirmation after 提交
+    assert done.status_code == 200 and answer.number in done.text
     mine = client.get("/my")
     assert mine.status_code == 200 and mine.text.count(f"/my/{case_id}") >= 1
     assert client.get(f"/my/{merged[0].id}").status_code == 404
