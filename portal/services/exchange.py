@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -28,7 +29,7 @@ from portal.domain import clock
 from portal.domain import exchange as vocab
 from portal.domain import status as st
 from portal.models import Application, DepartmentTask, ExchangeEvent
-from portal.services import case_exceptions, notifications, pii, proactive
+from portal.services import case_exceptions, held_facts, jobs, notifications, pii, proactive
 from portal.services.casework import department_name, matter_name
 from portal.services.errors import Invalid, WorkflowError
 from portal.services.events import Actor, record
@@ -137,8 +138,49 @@ def receive(session: Session, vault: Vault, scope: SenderScope, event: vocab.Env
         row.application_id = case.id
         answer = _on_case(session, vault, case, kind, data, scope, system, words, row)
     row.outcome, row.answer = answer.outcome, answer.as_dict()
+    if answer.outcome == "not_ready":  # applied by the worker once the matter may finish
+        row.held_enc = vault.seal_bytes(event.model_dump_json().encode())
     session.flush()
     return answer
+
+
+def apply_held(session: Session, vault: Vault, application_id: int) -> int:
+    """Finish the matters whose facts came early, now that they may finish; how many finished.
+
+    Idempotent (the worker may run it twice): a fact applied, or found already done, is released.
+    """
+    done = 0
+    rows = session.scalars(select(ExchangeEvent).where(ExchangeEvent.application_id == application_id,
+                                                       ExchangeEvent.held_enc.is_not(None))
+                           .order_by(ExchangeEvent.id).with_for_update())
+    for row in rows:
+        event = vocab.parse_event(json.loads(vault.open_bytes(row.held_enc or b"")))
+        kind, data = vocab.kind_of(event), getattr(event, "data")  # noqa: B009
+        matter = vocab.completed_matter(kind, data)
+        task = session.scalar(select(DepartmentTask).where(DepartmentTask.application_id == application_id,
+                                                           DepartmentTask.matter_code == matter))
+        if task is None or task.status in st.FINISHED:
+            row.held_enc, row.outcome = None, "already_done"
+            continue
+        if task.status not in st.TASK_TRANSITIONS["complete"][0]:
+            continue  # still waiting: the next acceptance or prerequisite looks again
+        words = vocab.reported_by(row.department)
+        system = Actor("system", None, f"{department_name(row.department)}系统"[:60])
+        fields = {**result_fields(task.matter_code, data), "message": f"{words}：{fact_line(data)}"[:200]}
+        try:
+            complete_task(session, task.id, task.version, SystemScope(row.client_name, row.department, None), fields,
+                          reporter=Reporter(system, words))
+        except (Invalid, WorkflowError):
+            row.held_enc, row.outcome = None, "refused_later"  # e.g. a date the matter cannot take: the clerk sees the fact
+            continue
+        row.held_enc, row.outcome = None, "applied_later"
+        done += 1
+    return done
+
+
+@jobs.handler(held_facts.APPLY_KIND, "应用部门提前报送的信息")
+def _apply_held_job(session: Session, payload: dict[str, Any], ctx: jobs.JobContext) -> None:
+    apply_held(session, ctx.extras["vault"], int(payload["application_id"]))
 
 
 def receive_once(db: sessionmaker[Session], vault: Vault, scope: SenderScope, event: vocab.Envelope, *,
