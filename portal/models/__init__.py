@@ -30,6 +30,7 @@ from portal.models.core import (
     WebSession,
     utcnow,
 )
+from portal.models.exchange import CaseException, CaseInvitation, ExchangeEvent
 
 __all__ = [
     "utcnow",
@@ -55,4 +56,7 @@ __all__ = [
     "ApiClient",
     "WebhookSubscription",
     "ChangeCounter",
+    "ExchangeEvent",
+    "CaseException",
+    "CaseInvitation",
 ]

@@ -83,9 +83,10 @@ class Application(TimestampMixin, Base):
     __tablename__ = "application"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)  # 编号, set on submit
-    account_id: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"), index=True)
+    # NULL for a proactive case (主动办) until a family joins it
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
-    channel: Mapped[str] = mapped_column(String(20), default="online")  # online | walk_in | phone
+    channel: Mapped[str] = mapped_column(String(20), default="online")  # online | walk_in | phone | proactive
     entered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
     scenario: Mapped[str | None] = mapped_column(String(20))
     county_code: Mapped[str | None] = mapped_column(String(6), index=True)

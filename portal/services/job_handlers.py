@@ -9,7 +9,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.services import digest, jobs, notifications, receipts, reminders, webhooks  # noqa: F401 - each registers its jobs
+from portal.services import (  # noqa: F401 - each registers its jobs
+    digest,
+    exchange,
+    jobs,
+    notifications,
+    receipts,
+    reminders,
+    webhooks,
+)
 from portal.services.jobs import JobContext
 
 

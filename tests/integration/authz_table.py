@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/apply/start", "POST"): SIGNED_IN,
     ("/apply/saved", "GET"): SIGNED_IN,
     ("/apply/in-progress", "GET"): SIGNED_IN,
+    ("/apply/claim/{token}", "GET"): SIGNED_IN,  # an invitation to a proactive case; a wrong token leads to /apply
     ("/apply/submit", "POST"): OWNER,  # the form names the family's own draft (submit_key)
     ("/apply/step/{step}", "GET"): SIGNED_IN,
     ("/apply/step/{step}", "POST"): SIGNED_IN,
@@ -115,6 +116,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/applications/{app_id:int}/accept", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/return", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/channel", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/applications/{app_id:int}/exceptions", "POST"): WINDOW_OF_COUNTY,  # no exception_id: 400
     ("/admin/applications/{app_id:int}/reveal", "POST"): CASE_VIEWERS,
     ("/admin/tasks", "GET"): OFFICERS,
     ("/admin/tasks/{task_id:int}", "GET"): TASK_WORKER,
@@ -139,6 +141,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/api/v1/problems/{problem:str}", "GET"): EVERYONE,
     ("/api/v1/token", "POST"): NOBODY,  # no HTTP Basic client credentials: 401 invalid_client
     ("/api/v1/me", "GET"): NOBODY,
+    ("/api/v1/events", "POST"): NOBODY,
     ("/api/v1/tasks", "GET"): NOBODY,
     ("/api/v1/tasks/{task_id:int}", "GET"): NOBODY,
     ("/api/v1/tasks/{task_id:int}/actions", "POST"): NOBODY,

@@ -40,6 +40,7 @@ FUZZED_POSTS = {
     "/apply/{app_id:int}/fix/{step}", "/apply/{app_id:int}/fix/{step}/check",  # test_apply_forms
     "/admin/applications/{app_id:int}/accept", "/admin/applications/{app_id:int}/return",
     "/admin/applications/{app_id:int}/channel", "/admin/applications/{app_id:int}/reveal",
+    "/admin/applications/{app_id:int}/exceptions",
     "/admin/tasks/{task_id:int}/{action:str}",  # test_staff_forms
     "/admin/staff", "/admin/staff/{member_id:int}/active", "/prefs/elder",
     "/admin/applications/{app_id:int}/archive.pdf", "/admin/jobs/{job_id:int}/retry",
@@ -53,6 +54,7 @@ NOT_FUZZED = {
     "/admin/api-clients/webhooks/{webhook_id:int}/delete": "reads no field but the CSRF token (test_api_webhooks.py)",
     "/admin/api-clients/{client_id:str}/rotate": "reads no field but the CSRF token (test_api_admin.py)",
     "/admin/api-clients/{client_id:str}/revoke": "reads no field but the CSRF token (test_api_admin.py)",
+    "/api/v1/events": "JSON CloudEvents of the machine interface: schemathesis (test_api_schema.py) and test_api_events.py",
 }
 
 
@@ -316,6 +318,7 @@ def test_staff_forms(staffed: Staffed, db, vault, capsys) -> None:  # type: igno
         "return": fz.form({"version": fz.value(kind="number"), "reason": reason}),
         "channel": fz.form({"version": fz.value(kind="number"), "channel": fz.value(list(wf.CHANNELS))}),
         "reveal": fz.form({"field": fz.value(list(wf.REVEALABLE)), "reason": reason}),
+        "exceptions": fz.form({"exception_id": fz.value(kind="number"), "resolution": reason}),
     }
     task_form = fz.form({
         "version": fz.value(kind="number"), "settlement_amount": fz.value(["-320.50", "1200"], kind="number"),

@@ -24,6 +24,7 @@ MODULES = (
     "portal.web.api.me",  # GET /api/v1/me
     "portal.web.api.tasks",  # GET /api/v1/tasks, /api/v1/tasks/{id}, POST …/actions
     "portal.web.api.webhooks",  # /api/v1/webhooks
+    "portal.web.api.events",  # POST /api/v1/events
 )
 
 
