@@ -3,6 +3,7 @@
 
 Personal numbers are never stored in clear (see portal/models/core.py).
 """
+from portal.models.channels import ProxyApplicant
 from portal.models.core import (
     Application,
     ApplicationMatter,
@@ -47,4 +48,5 @@ __all__ = [
     "ScheduleRun",
     "Heartbeat",
     "WebSession",
+    "ProxyApplicant",
 ]

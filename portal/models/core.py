@@ -82,7 +82,7 @@ class Application(TimestampMixin, Base):
     __tablename__ = "application"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)  # 编号, set on submit
-    account_id: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     channel: Mapped[str] = mapped_column(String(20), default="online")  # online | walk_in | phone
     entered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
@@ -158,6 +158,7 @@ class Party(Base):
     id_card_enc: Mapped[str | None] = mapped_column(String(255))
     id_card_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_enc: Mapped[str | None] = mapped_column(String(255))
+    phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)  # staff find a case by phone
     address: Mapped[str | None] = mapped_column(String(200))
     bank_name: Mapped[str | None] = mapped_column(String(60))
     bank_account_enc: Mapped[str | None] = mapped_column(String(255))

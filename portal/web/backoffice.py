@@ -204,12 +204,6 @@ def reveal_post(request: Request, form: FormData | None, staff: Staff) -> Respon
                              flash_now=f"已显示{disclosure.REVEALABLE[field_name]}，本次查看已记录。")
 
 
-@page
-@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
-def proxy_page(request: Request, form: FormData | None, staff: Staff) -> Response:
-    return render(request, "backoffice/proxy.html", _ctx(request, staff, channels=win.CHANNELS))
-
-
 # --- department officers: 限时结办 ----------------------------------------------------------------------
 
 @page
@@ -366,7 +360,6 @@ def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [
         Route("/admin", home, methods=["GET"]),
         Route("/admin/window", window, methods=["GET"]),
-        Route("/admin/proxy", proxy_page, methods=["GET"]),
         Route("/admin/applications/{app_id:int}", application_detail, methods=["GET"]),
         Route("/admin/applications/{app_id:int}/accept", accept_post, methods=["POST"]),
         Route("/admin/applications/{app_id:int}/return", return_post, methods=["POST"]),

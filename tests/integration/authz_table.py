@@ -106,6 +106,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin", "GET"): STAFF,
     ("/admin/window", "GET"): WINDOW,
     ("/admin/proxy", "GET"): WINDOW,
+    ("/admin/proxy", "POST"): WINDOW,  # without fields: 400, nothing started
+    # 代办 draft {proxy_id}: started by the 鹿城 clerk; a window clerk of the county or an admin continues it
+    ("/admin/proxy/{proxy_id:int}/step/{step}", "GET"): WINDOW_OF_COUNTY,
+    ("/admin/proxy/{proxy_id:int}/step/{step}", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/proxy/{proxy_id:int}/step/{step}/check", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/proxy/{proxy_id:int}/submit", "POST"): WINDOW_OF_COUNTY,  # no declaration: the check page again
+    ("/admin/applications/{app_id:int}/form.pdf", "GET"): WINDOW_OF_COUNTY,  # the 登记表 to sign
     ("/admin/applications/{app_id:int}", "GET"): CASE_VIEWERS,
     ("/admin/applications/{app_id:int}/accept", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/return", "POST"): WINDOW_OF_COUNTY,
@@ -134,6 +141,7 @@ OUT_OF_SCOPE: dict[str, str] = {
 #: Path parameter values used in the requests (placeholders filled by the test from the fixture).
 PATH_PARAMS: dict[str, str] = {
     "app_id": "{app_id}",
+    "proxy_id": "{proxy_id}",  # a 代办 draft the 鹿城 clerk started
     "task_id": "{task_id}",
     "job_id": "{job_id}",  # the fixture application's first text to send
     "member_id": "{member_id}",  # the 瑞安 公安 officer's membership (not the admin's own)

@@ -19,11 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from portal.models import Application, DepartmentTask, Job, PolicyArticle, StaffMember
-from portal.services import receipts
+from portal.services import proxy, receipts
 from tests.conftest import csrf_from
 from tests.helpers import login
 from tests.integration import authz_table as table
 from tests.integration.factories import STAFF, returned_application
+from tests.integration.factories import staff as staff_of
 
 Cell = tuple[str, str]  # (route path, method)
 CSRF_REFUSED = "页面已过期或来源不明"
@@ -97,6 +98,12 @@ def world(app, db, vault, settings) -> Iterator[World]:  # type: ignore[no-untyp
         assert job_id is not None, "the fixture application queued no text"
         params = {"app_id": str(app_id), "task_id": str(tasks["gongan"].id), "member_id": str(member_id),
                   "slug": slug, "job_id": str(job_id)}
+    with db() as s:  # a 代办 draft started by the 鹿城 clerk (portal/services/proxy.py)
+        clerk = staff_of(s, "clerk")
+        started = proxy.start(s, vault, clerk, proxy.ProxyStart("walk_in", "周安娜", "2", "E90000017", "19900000007",
+                                                                "in_person"))
+        params["proxy_id"] = str(started.id)
+        s.commit()
     with db() as s:  # issuing the receipt token is a write: its own transaction
         application = s.get(Application, app_id)
         params["token"] = receipts.receipt_for(s, vault, application, settings).token

@@ -45,7 +45,15 @@ FUZZED_POSTS = {
     "/admin/applications/{app_id:int}/archive.pdf", "/admin/jobs/{job_id:int}/retry",
     "/admin/jobs/{job_id:int}/cancel",  # test_admin_forms
 }
-NOT_FUZZED = {"/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)"}
+NOT_FUZZED = {
+    "/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)",
+    # 代办 runs the family's own step handler and checks (apply_steps.fill_step), fuzzed above through
+    # /apply/step/{step}; only the draft's owner differs.
+    "/admin/proxy/{proxy_id:int}/step/{step}": "the /apply/step/{step} handler and checks, fuzzed there",
+    "/admin/proxy/{proxy_id:int}/step/{step}/check": "the /apply/step/{step}/check handler, fuzzed there",
+    "/admin/proxy/{proxy_id:int}/submit": "reads only the declaration box; intake.submit is fuzzed via /apply/submit",
+}
+FUZZED_POSTS |= {"/admin/proxy"}  # tests/integration/test_proxy_application.py
 
 
 def test_every_form_route_is_fuzzed(app) -> None:  # type: ignore[no-untyped-def]

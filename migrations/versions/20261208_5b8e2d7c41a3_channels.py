@@ -1,0 +1,60 @@
+"""channels: the window fills in for a family (代办), phones found by blind index
+
+- application.account_id may be empty: a case a clerk filled in belongs to no account until the
+  family logs in with the same identity document;
+- party.phone_bidx: staff find a case by the applicant's phone;
+- proxy_applicant: the applicant of a 代办 case as the clerk saw their document.
+
+Revision ID: 5b8e2d7c41a3
+Revises: c3e1a7b25d90
+Create Date: 2026-12-08 01:00:00.000000
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "5b8e2d7c41a3"
+down_revision = "c3e1a7b25d90"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("application") as batch:
+        batch.alter_column("account_id", existing_type=sa.Integer(), nullable=True)
+    with op.batch_alter_table("party") as batch:
+        batch.add_column(sa.Column("phone_bidx", sa.String(length=64), nullable=True))
+        batch.create_index("ix_party_phone_bidx", ["phone_bidx"])
+    op.create_table(
+        "proxy_applicant",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=True),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("id_type", sa.Integer(), nullable=False),
+        sa.Column("document_enc", sa.String(length=255), nullable=False),
+        sa.Column("document_bidx", sa.String(length=64), nullable=False),
+        sa.Column("phone_enc", sa.String(length=255), nullable=False),
+        sa.Column("consent_how", sa.String(length=20), nullable=False),
+        sa.Column("consent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["application_id"], ["application.id"],
+                                name="fk_proxy_applicant_application_id_application"),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_member.id"], name="fk_proxy_applicant_staff_id_staff_member"),
+        sa.PrimaryKeyConstraint("id", name="pk_proxy_applicant"),
+        sa.UniqueConstraint("application_id", name="uq_proxy_applicant_application_id"),
+    )
+    op.create_index("ix_proxy_applicant_document_bidx", "proxy_applicant", ["document_bidx"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_proxy_applicant_document_bidx", table_name="proxy_applicant")
+    op.drop_table("proxy_applicant")
+    with op.batch_alter_table("party") as batch:
+        batch.drop_index("ix_party_phone_bidx")
+        batch.drop_column("phone_bidx")
+    with op.batch_alter_table("application") as batch:
+        batch.alter_column("account_id", existing_type=sa.Integer(), nullable=False)

@@ -1,0 +1,36 @@
+"""Tables of the other ways a case reaches the portal: the window filling in for a family (代办).
+
+Personal numbers are sealed and blind-indexed like everywhere else (portal/services/pii.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base
+from portal.models.core import Application, utcnow
+
+
+class ProxyApplicant(Base):
+    """The applicant of a case a clerk filled in (窗口代办 / 电话代办), as the clerk saw their
+    identity document. The family's account, once they log in with the same document, is
+    linked to the case by `document_bidx` (services/proxy.py)."""
+
+    __tablename__ = "proxy_applicant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id"))
+    county_code: Mapped[str | None] = mapped_column(String(6))  # the clerk's county: who may continue the draft
+    channel: Mapped[str] = mapped_column(String(20))  # walk_in | phone (domain/reference.py CHANNELS)
+    name: Mapped[str] = mapped_column(String(60))
+    id_type: Mapped[int] = mapped_column(Integer)  # domain/documents.py ID_TYPES
+    document_enc: Mapped[str] = mapped_column(String(255))
+    document_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[str] = mapped_column(String(255))
+    consent_how: Mapped[str] = mapped_column(String(20))  # in_person | phone
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    application: Mapped[Application] = relationship()
