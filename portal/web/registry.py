@@ -20,6 +20,7 @@ AREAS = (
     "portal.web.completion",  # 办结告知: the completion notice as a PDF
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
+    "portal.web.case_search",  # /admin/search: one box finds a case by 编号, 身份证号 or phone
     "portal.web.proxy",     # /admin/proxy: 代办, the window fills in the one application for a family
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
 )

@@ -105,6 +105,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # back office
     ("/admin", "GET"): STAFF,
     ("/admin/window", "GET"): WINDOW,
+    ("/admin/search", "GET"): STAFF,
+    ("/admin/search", "POST"): STAFF,  # results are scoped to what each may see (tests/integration/test_case_search.py)
     ("/admin/proxy", "GET"): WINDOW,
     ("/admin/proxy", "POST"): WINDOW,  # without fields: 400, nothing started
     # 代办 draft {proxy_id}: started by the 鹿城 clerk; a window clerk of the county or an admin continues it
