@@ -3,7 +3,8 @@
 - application.account_id may be empty: a case a clerk filled in belongs to no account until the
   family logs in with the same identity document;
 - party.phone_bidx: staff find a case by the applicant's phone;
-- proxy_applicant: the applicant of a 代办 case as the clerk saw their document.
+- proxy_applicant: the applicant of a 代办 case as the clerk saw their document;
+- text_phone: another mobile number for texts, verified by a one-time code.
 
 Revision ID: 5b8e2d7c41a3
 Revises: c3e1a7b25d90
@@ -48,9 +49,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("application_id", name="uq_proxy_applicant_application_id"),
     )
     op.create_index("ix_proxy_applicant_document_bidx", "proxy_applicant", ["document_bidx"])
+    op.create_table(
+        "text_phone",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("phone_enc", sa.String(length=255), nullable=False),
+        sa.Column("phone_bidx", sa.String(length=64), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=True),
+        sa.Column("code_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["account_id"], ["citizen_account.id"], name="fk_text_phone_account_id_citizen_account"),
+        sa.PrimaryKeyConstraint("id", name="pk_text_phone"),
+    )
+    op.create_index("ix_text_phone_account_id", "text_phone", ["account_id"])
+    op.create_index("ix_text_phone_phone_bidx", "text_phone", ["phone_bidx"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_text_phone_phone_bidx", table_name="text_phone")
+    op.drop_index("ix_text_phone_account_id", table_name="text_phone")
+    op.drop_table("text_phone")
     op.drop_index("ix_proxy_applicant_document_bidx", table_name="proxy_applicant")
     op.drop_table("proxy_applicant")
     with op.batch_alter_table("party") as batch:

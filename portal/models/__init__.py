@@ -3,7 +3,7 @@
 
 Personal numbers are never stored in clear (see portal/models/core.py).
 """
-from portal.models.channels import ProxyApplicant
+from portal.models.channels import ProxyApplicant, TextPhone
 from portal.models.core import (
     Application,
     ApplicationMatter,
@@ -49,4 +49,5 @@ __all__ = [
     "Heartbeat",
     "WebSession",
     "ProxyApplicant",
+    "TextPhone",
 ]

@@ -34,3 +34,23 @@ class ProxyApplicant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     application: Mapped[Application] = relationship()
+
+
+class TextPhone(Base):
+    """A mobile number a family member asked their texts to go to instead of the login phone.
+
+    It counts only once verified by the one-time code sent to it (services/text_phone.py): the
+    code is kept as a keyed hash, expires, and allows a few attempts. A newer verified number
+    replaces the older one (`replaced_at`)."""
+
+    __tablename__ = "text_phone"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"), index=True)
+    phone_enc: Mapped[str] = mapped_column(String(255))
+    phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -89,6 +89,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # 我的申请 and receipts
     ("/my", "GET"): SIGNED_IN,
     ("/my/{app_id:int}", "GET"): OWNER,
+    ("/my/phone", "GET"): SIGNED_IN,  # each person's own phone for texts
+    ("/my/phone", "POST"): SIGNED_IN,  # without a number: 400
+    ("/my/phone/verify", "POST"): SIGNED_IN,  # without a code: 400
+    ("/my/phone/stop", "POST"): SIGNED_IN,
     ("/my/{app_id:int}/receipt.pdf", "GET"): OWNER,
     ("/admin/applications/{app_id:int}/archive.pdf", "GET"): CASE_VIEWERS,  # the form's page
     ("/admin/applications/{app_id:int}/archive.pdf", "POST"): CASE_VIEWERS,  # a reason is needed: 400 without

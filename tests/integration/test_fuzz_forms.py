@@ -53,7 +53,8 @@ NOT_FUZZED = {
     "/admin/proxy/{proxy_id:int}/step/{step}/check": "the /apply/step/{step}/check handler, fuzzed there",
     "/admin/proxy/{proxy_id:int}/submit": "reads only the declaration box; intake.submit is fuzzed via /apply/submit",
 }
-FUZZED_POSTS |= {"/admin/proxy", "/admin/search"}  # test_proxy_application.py, test_case_search.py
+FUZZED_POSTS |= {"/admin/proxy", "/admin/search",  # test_proxy_application.py, test_case_search.py
+                 "/my/phone", "/my/phone/verify", "/my/phone/stop"}  # test_text_phone.py
 
 
 def test_every_form_route_is_fuzzed(app) -> None:  # type: ignore[no-untyped-def]
