@@ -4,7 +4,8 @@
   family logs in with the same identity document;
 - party.phone_bidx: staff find a case by the applicant's phone;
 - proxy_applicant: the applicant of a 代办 case as the clerk saw their document;
-- text_phone: another mobile number for texts, verified by a one-time code.
+- text_phone: another mobile number for texts, verified by a one-time code;
+- case_access: relatives the applicant authorised (委托 agent, or read-only progress).
 
 Revision ID: 5b8e2d7c41a3
 Revises: c3e1a7b25d90
@@ -66,9 +67,31 @@ def upgrade() -> None:
     )
     op.create_index("ix_text_phone_account_id", "text_phone", ["account_id"])
     op.create_index("ix_text_phone_phone_bidx", "text_phone", ["phone_bidx"])
+    op.create_table(
+        "case_access",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("granted_by", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("relation", sa.String(length=30), nullable=False),
+        sa.Column("id_card_enc", sa.String(length=255), nullable=False),
+        sa.Column("id_card_bidx", sa.String(length=64), nullable=False),
+        sa.Column("phone_enc", sa.String(length=255), nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["application_id"], ["application.id"], name="fk_case_access_application_id_application"),
+        sa.ForeignKeyConstraint(["granted_by"], ["citizen_account.id"], name="fk_case_access_granted_by_citizen_account"),
+        sa.PrimaryKeyConstraint("id", name="pk_case_access"),
+    )
+    op.create_index("ix_case_access_application_id", "case_access", ["application_id"])
+    op.create_index("ix_case_access_id_card_bidx", "case_access", ["id_card_bidx"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_access_id_card_bidx", table_name="case_access")
+    op.drop_index("ix_case_access_application_id", table_name="case_access")
+    op.drop_table("case_access")
     op.drop_index("ix_text_phone_phone_bidx", table_name="text_phone")
     op.drop_index("ix_text_phone_account_id", table_name="text_phone")
     op.drop_table("text_phone")

@@ -3,7 +3,7 @@
 
 Personal numbers are never stored in clear (see portal/models/core.py).
 """
-from portal.models.channels import ProxyApplicant, TextPhone
+from portal.models.channels import CaseAccess, ProxyApplicant, TextPhone
 from portal.models.core import (
     Application,
     ApplicationMatter,
@@ -50,4 +50,5 @@ __all__ = [
     "WebSession",
     "ProxyApplicant",
     "TextPhone",
+    "CaseAccess",
 ]

@@ -54,3 +54,22 @@ class TextPhone(Base):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseAccess(Base):
+    """The applicant authorised another family member on their case: an agent (委托: continue,
+    correct) or a viewer (read-only progress). The person is recognised when they log in with the
+    same 身份证号 (blind index); revoking (`revoked_at`) takes effect on their next request."""
+
+    __tablename__ = "case_access"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    granted_by: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # agent | viewer (domain/delegation.py)
+    name: Mapped[str] = mapped_column(String(60))
+    relation: Mapped[str] = mapped_column(String(30))
+    id_card_enc: Mapped[str] = mapped_column(String(255))
+    id_card_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

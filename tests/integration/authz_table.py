@@ -89,6 +89,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # 我的申请 and receipts
     ("/my", "GET"): SIGNED_IN,
     ("/my/{app_id:int}", "GET"): OWNER,
+    ("/my/{app_id:int}/access", "GET"): OWNER,  # only the applicant authorises relatives
+    ("/my/{app_id:int}/access", "POST"): OWNER,  # without fields: 400
+    ("/my/{app_id:int}/access/{access_id:int}/revoke", "POST"): OWNER,
     ("/my/phone", "GET"): SIGNED_IN,  # each person's own phone for texts
     ("/my/phone", "POST"): SIGNED_IN,  # without a number: 400
     ("/my/phone/verify", "POST"): SIGNED_IN,  # without a code: 400
@@ -148,6 +151,7 @@ OUT_OF_SCOPE: dict[str, str] = {
 PATH_PARAMS: dict[str, str] = {
     "app_id": "{app_id}",
     "proxy_id": "{proxy_id}",  # a 代办 draft the 鹿城 clerk started
+    "access_id": "{access_id}",  # the family's grant of read-only progress to a relative
     "task_id": "{task_id}",
     "job_id": "{job_id}",  # the fixture application's first text to send
     "member_id": "{member_id}",  # the 瑞安 公安 officer's membership (not the admin's own)
