@@ -64,6 +64,8 @@ LIMITS: dict[str, Limit] = {
     # Each code is a text someone pays for and lands on a phone that may not be the family's.
     "sms_code": Limit("3 per 10 minutes; 10 per day", "account", "one-time codes sent to a phone for texts "
                       "(counted per account and per number)"),
+    "api_client": Limit("600 per minute; 20000 per hour", "client", "calls of one department client to /api/v1"),
+    "api_token": Limit("30 per minute; 300 per hour", "ip", "token requests at /api/v1/token"),
 }
 
 

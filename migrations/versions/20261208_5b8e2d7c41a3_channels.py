@@ -1,14 +1,14 @@
 """channels: the window fills in for a family (代办), phones found by blind index
 
-- application.account_id may be empty: a case a clerk filled in belongs to no account until the
-  family logs in with the same identity document;
+- (application.account_id may be empty since the exchange-events revision: a case a clerk filled
+  in belongs to no account until the family logs in with the same identity document;)
 - party.phone_bidx: staff find a case by the applicant's phone;
 - proxy_applicant: the applicant of a 代办 case as the clerk saw their document;
 - text_phone: another mobile number for texts, verified by a one-time code;
 - case_access: relatives the applicant authorised (委托 agent, or read-only progress).
 
 Revision ID: 5b8e2d7c41a3
-Revises: c3e1a7b25d90
+Revises: 5e0b7d3a91c4
 Create Date: 2026-12-08 01:00:00.000000
 """
 from __future__ import annotations
@@ -17,14 +17,12 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5b8e2d7c41a3"
-down_revision = "c3e1a7b25d90"
+down_revision = "5e0b7d3a91c4"  # after h/events (exchange events)
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("application") as batch:
-        batch.alter_column("account_id", existing_type=sa.Integer(), nullable=True)
     with op.batch_alter_table("party") as batch:
         batch.add_column(sa.Column("phone_bidx", sa.String(length=64), nullable=True))
         batch.create_index("ix_party_phone_bidx", ["phone_bidx"])
@@ -100,5 +98,3 @@ def downgrade() -> None:
     with op.batch_alter_table("party") as batch:
         batch.drop_index("ix_party_phone_bidx")
         batch.drop_column("phone_bidx")
-    with op.batch_alter_table("application") as batch:
-        batch.alter_column("account_id", existing_type=sa.Integer(), nullable=False)

@@ -3,6 +3,11 @@
 
 Personal numbers are never stored in clear (see portal/models/core.py).
 """
+from portal.models.api import (  # the machine interface (/api/v1)
+    ApiClient,
+    ChangeCounter,
+    WebhookSubscription,
+)
 from portal.models.channels import CaseAccess, ProxyApplicant, TextPhone
 from portal.models.core import (
     Application,
@@ -26,6 +31,7 @@ from portal.models.core import (
     WebSession,
     utcnow,
 )
+from portal.models.exchange import CaseException, CaseInvitation, ExchangeEvent
 
 __all__ = [
     "utcnow",
@@ -51,4 +57,10 @@ __all__ = [
     "ProxyApplicant",
     "TextPhone",
     "CaseAccess",
+    "ApiClient",
+    "WebhookSubscription",
+    "ChangeCounter",
+    "ExchangeEvent",
+    "CaseException",
+    "CaseInvitation",
 ]

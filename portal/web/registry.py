@@ -24,7 +24,10 @@ AREAS = (
     "portal.web.backoffice",  # /admin: window, department queues, administration
     "portal.web.case_search",  # /admin/search: one box finds a case by 编号, 身份证号 or phone
     "portal.web.proxy",     # /admin/proxy: 代办, the window fills in the one application for a family
+    "portal.web.case_checks",  # /admin: facts that contradict a case, checked by the window
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
+    "portal.web.api",       # /api/v1: the machine interface for department systems (bearer tokens)
+    "portal.web.admin_api",  # /admin/api-clients: administrators manage the department clients
 )
 
 

@@ -59,7 +59,7 @@ def test_a_relative_with_read_only_access_sees_progress_and_changes_nothing(clie
         task_id = s.scalar(select(DepartmentTask.id).where(DepartmentTask.application_id == app_id))
         access_id = s.scalar(select(CaseAccess.id))
     params = {"app_id": app_id, "task_id": task_id, "access_id": access_id, "proxy_id": app_id, "step": "applicant",
-              "action": "take", "member_id": 1, "job_id": 1, "token": "x", "slug": "x"}
+              "action": "take", "member_id": 1, "job_id": 1, "token": "x", "slug": "x", "client_id": "x"}
     before = _state(db, app_id)
     token = csrf_from(relative.get("/").text)
     tried = 0
