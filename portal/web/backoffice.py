@@ -83,7 +83,7 @@ def _form(form: FormData | None) -> dict[str, str]:
 
 
 @page
-@staff_only(*ANY_STAFF)
+@staff_only(*ANY_STAFF, Role.HOTLINE, Role.GRID_WORKER)
 def home(request: Request, form: FormData | None, staff: Staff) -> Response:
     """工作台: what is waiting for this staff member, with links to their queues."""
     with services(request).db() as session:

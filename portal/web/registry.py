@@ -23,6 +23,7 @@ AREAS = (
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
     "portal.web.case_search",  # /admin/search: one box finds a case by 编号, 身份证号 or phone
+    "portal.web.death_report",  # /admin/report: 死讯简况 from 12345 and grid workers
     "portal.web.proxy",     # /admin/proxy: 代办, the window fills in the one application for a family
     "portal.web.case_checks",  # /admin: facts that contradict a case, checked by the window
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators

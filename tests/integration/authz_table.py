@@ -39,9 +39,10 @@ OFFICER = "officer"  # 公安 officer of 鹿城区: the application has a 公安
 OFFICER_OTHER_DEPARTMENT = "officer_other_department"  # 残联 officer of 鹿城区: no task in it
 OFFICER_OTHER_COUNTY = "officer_other_county"  # 公安 officer of 瑞安市
 ADMIN = "admin"
+HOTLINE = "hotline"  # 12345 operator of 鹿城区: reports deaths, sees no case
+GRID = "grid_worker"  # 网格员 of 鹿城区: reports deaths, sees no case
 
 #: role -> demo persona (auth/personas.toml) that plays it; None = not signed in.
-# Grid workers and 12345 operators are not roles of the portal yet: add them here when they are.
 PERSONAS: dict[str, str | None] = {
     ANONYMOUS: None,
     FAMILY: "chenjianguo",
@@ -52,6 +53,8 @@ PERSONAS: dict[str, str | None] = {
     OFFICER_OTHER_DEPARTMENT: "officer-canlian",
     OFFICER_OTHER_COUNTY: "officer-gongan-ruian",
     ADMIN: "admin",
+    HOTLINE: "hotline",
+    GRID: "grid",
 }
 ROLES = tuple(PERSONAS)
 
@@ -66,6 +69,7 @@ OFFICERS = frozenset({OFFICER, OFFICER_OTHER_DEPARTMENT, OFFICER_OTHER_COUNTY})
 CASE_VIEWERS = frozenset({CLERK, OFFICER, ADMIN})  # staff who may view this application
 TASK_WORKER = frozenset({OFFICER})  # the department and county of the task
 ADMINS = frozenset({ADMIN})
+REPORTERS = frozenset({HOTLINE, GRID})
 NOBODY: frozenset[str] = frozenset()  # /api/v1 with a cookie and no bearer token: 401 for everyone
 
 #: (route path as declared, method) -> roles allowed.
@@ -116,7 +120,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/policy/plan.ics", "GET"): EVERYONE,
     ("/policy/{slug:str}", "GET"): EVERYONE,
     # back office
-    ("/admin", "GET"): STAFF,
+    ("/admin", "GET"): STAFF | REPORTERS,
+    ("/admin/report", "GET"): REPORTERS | ADMINS,  # 死讯简况
+    ("/admin/report", "POST"): REPORTERS | ADMINS,  # without fields: 400
     ("/admin/window", "GET"): WINDOW,
     ("/admin/search", "GET"): STAFF,
     ("/admin/search", "POST"): STAFF,  # results are scoped to what each may see (tests/integration/test_case_search.py)

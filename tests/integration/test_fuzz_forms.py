@@ -62,7 +62,8 @@ NOT_FUZZED |= {
 }
 FUZZED_POSTS |= {"/admin/proxy", "/admin/search",  # test_proxy_application.py, test_case_search.py
                  "/my/phone", "/my/phone/verify", "/my/phone/stop",  # test_text_phone.py
-                 "/my/{app_id:int}/access", "/my/{app_id:int}/access/{access_id:int}/revoke"}  # test_sharing.py
+                 "/my/{app_id:int}/access", "/my/{app_id:int}/access/{access_id:int}/revoke",  # test_sharing.py
+                 "/admin/report"}  # test_death_report.py
 
 
 def test_every_form_route_is_fuzzed(app) -> None:  # type: ignore[no-untyped-def]
