@@ -104,14 +104,18 @@ class ReportOutcome:
     texted: bool
 
 
-def _visit_task(session: Session, app: Application, place: str) -> DepartmentTask | None:
-    """The 卫健 home visit, due within 24 hours (宁海), unless the case has that task already."""
+def _visit_task(session: Session, staff: StaffLike, app: Application, place: str,
+                ip: str | None) -> DepartmentTask | None:
+    """The 卫健 home visit, due within 24 hours (宁海), unless the case has that task already. The
+    instruction (with the address) is on the task's staff timeline, not in the words to the family."""
     if session.scalar(select(DepartmentTask.id).where(DepartmentTask.application_id == app.id,
                                                       DepartmentTask.matter_code == VISIT_MATTER)) is not None:
         return None
     task = proactive.start_tasks(session, app, [VISIT_MATTER], clock.today(), default_catalogue())[0]
     task.deadline = (clock.china_now() + timedelta(hours=VISIT_HOURS)).date()
-    task.message = f"在家中去世，请在{VISIT_HOURS}小时内派医生上门调查死因并出具死亡证明。地点：{place}"
+    record(session, staff_actor(staff, ip), "staff:death_report:home_visit",
+           f"上门调查：在家中去世，请在{VISIT_HOURS}小时内派医生上门调查死因并出具死亡证明。地点：{place}",
+           application_id=app.id, task_id=task.id)
     return task
 
 
@@ -139,7 +143,7 @@ def report(session: Session, vault: Vault, staff: StaffLike, role: str, form: Re
     if not created and app.status == st.APP_PROACTIVE:  # facts known now, nothing overwritten
         draft = read_draft(vault, app)
         write_draft(vault, app, Draft(facts.merged_into(draft.answers), list(draft.done)))
-    visit = _visit_task(session, app, place) if facts.scenario == "home" else None
+    visit = _visit_task(session, staff, app, place, ip) if facts.scenario == "home" else None
     contact = facts.contact
     texted = False
     if contact is not None and contact.phone and app.status == st.APP_PROACTIVE:

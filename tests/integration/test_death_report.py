@@ -45,7 +45,9 @@ def test_a_grid_worker_reports_a_home_death(client: TestClient, db, vault) -> No
                                                       DepartmentTask.matter_code == "certificate"))
         assert visit is not None and visit.department == "weijian" and visit.status == "pending"
         assert visit.deadline is not None and visit.deadline <= date.today() + timedelta(days=1)
-        assert "24小时内" in (visit.message or "") and "解放街66号" in (visit.message or "")
+        assert not visit.message  # the instruction is for staff: on the task's timeline
+        note = s.scalar(select(Event).where(Event.task_id == visit.id, Event.tag == "staff:death_report:home_visit"))
+        assert note is not None and "24小时内" in note.summary and "解放街66号" in note.summary and not note.public
         texts = [n.body for n in s.scalars(select(Notification).where(Notification.application_id == app.id))]
         assert any("/apply/claim/" in t for t in texts)
         assert any("30日内" in t and "火化预约" in t for t in texts)
