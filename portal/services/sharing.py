@@ -60,6 +60,7 @@ class SharedRow:
     kind: str
     granted_by: str
     status_label: str
+    may_continue: bool  # a draft this person was asked to continue (委托)
 
 
 def shared_with(session: Session, account_id: int) -> list[SharedRow]:
@@ -77,7 +78,8 @@ def shared_with(session: Session, account_id: int) -> list[SharedRow]:
             continue
         out.append(SharedRow(app.id, app.number or "", app.deceased.name if app.deceased else "",
                              KIND_WORDS.get(row.kind, row.kind), owner.name if owner else "",
-                             st.APP_FAMILY_LABELS.get(app.status, app.status)))
+                             st.APP_FAMILY_LABELS.get(app.status, app.status),
+                             app.status == st.APP_DRAFT and row.kind == AGENT))
     return out
 
 

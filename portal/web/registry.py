@@ -16,6 +16,7 @@ from portal.web.common import Services
 AREAS = (
     "portal.web.apply",     # 一表申请: guided application for families
     "portal.web.progress",  # 我的申请: progress, corrections
+    "portal.web.apply_shared",  # /apply/<id>/continue: a relative the applicant authorised continues the draft
     "portal.web.sharing",   # /my/<id>/access: 委托 a relative, or share the progress read-only
     "portal.web.text_phone",  # /my/phone: texts to another number, verified by a one-time code
     "portal.web.receipt",   # PDF receipts and the public verification page

@@ -99,6 +99,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # 我的申请 and receipts
     ("/my", "GET"): SIGNED_IN,
     ("/my/{app_id:int}", "GET"): OWNER,
+    # the family's draft {draft_id}, continued by the family or a relative they authorised (委托)
+    ("/apply/{draft_id:int}/continue/step/{step}", "GET"): OWNER,
+    ("/apply/{draft_id:int}/continue/step/{step}", "POST"): OWNER,
+    ("/apply/{draft_id:int}/continue/submit", "POST"): OWNER,  # no declaration: the check page again
     ("/my/{app_id:int}/access", "GET"): OWNER,  # only the applicant authorises relatives
     ("/my/{app_id:int}/access", "POST"): OWNER,  # without fields: 400
     ("/my/{app_id:int}/access/{access_id:int}/revoke", "POST"): OWNER,
@@ -175,6 +179,7 @@ OUT_OF_SCOPE: dict[str, str] = {
 PATH_PARAMS: dict[str, str] = {
     "app_id": "{app_id}",
     "proxy_id": "{proxy_id}",  # a 代办 draft the 鹿城 clerk started
+    "draft_id": "{draft_id}",  # the family's open draft
     "access_id": "{access_id}",  # the family's grant of read-only progress to a relative
     "task_id": "{task_id}",
     "job_id": "{job_id}",  # the fixture application's first text to send

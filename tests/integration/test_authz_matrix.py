@@ -135,6 +135,7 @@ def world(app, db, vault, settings) -> Iterator[World]:  # type: ignore[no-untyp
                                                        Application.status == "draft"))
             assert draft is not None and draft.submit_key
             params["submit_key"] = draft.submit_key
+            params["draft_id"] = str(draft.id)
         yield World(params, clients, tokens)
 
 

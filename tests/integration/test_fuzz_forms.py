@@ -53,6 +53,8 @@ NOT_FUZZED = {
     "/admin/api-clients/{client_id:str}/revoke": "reads no field but the CSRF token (test_api_admin.py)",
 }
 NOT_FUZZED |= {
+    "/apply/{draft_id:int}/continue/step/{step}": "the /apply/step/{step} handler and checks, fuzzed there",
+    "/apply/{draft_id:int}/continue/submit": "reads only the declaration box; intake.submit is fuzzed via /apply/submit",
     "/api/v1/events": "CloudEvents of the machine interface (JSON, bearer token): test_api_events.py",
     # 代办 runs the family's own step handler and checks (apply_steps.fill_step), fuzzed above through
     # /apply/step/{step}; only the draft's owner differs.

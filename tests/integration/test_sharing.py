@@ -59,7 +59,7 @@ def test_a_relative_with_read_only_access_sees_progress_and_changes_nothing(clie
         task_id = s.scalar(select(DepartmentTask.id).where(DepartmentTask.application_id == app_id))
         access_id = s.scalar(select(CaseAccess.id))
     params = {"app_id": app_id, "task_id": task_id, "access_id": access_id, "proxy_id": app_id, "step": "applicant",
-              "action": "take", "member_id": 1, "job_id": 1, "token": "x", "slug": "x", "client_id": "x"}
+              "action": "take", "member_id": 1, "job_id": 1, "token": "x", "slug": "x", "client_id": "x", "draft_id": app_id}
     before = _state(db, app_id)
     token = csrf_from(relative.get("/").text)
     tried = 0
@@ -159,3 +159,52 @@ def test_hostile_input_never_breaks_the_grant_forms(client: TestClient, db, vaul
                     data={"csrf_token": token, **data.draw(grant_form, "fields")}, follow=True)
 
     case()
+
+
+def test_an_agent_continues_the_draft_and_submits_it_for_the_applicant(client: TestClient, db, vault) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_apply_support import answer_all, start, typical
+
+    owner = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
+    start(owner)
+    answers = typical()
+    answer_all(owner, answers, until="death")  # the applicant got as far as the deceased
+    with db() as s:
+        draft_id = s.scalar(select(Application.id).where(Application.status == "draft"))
+    assert f'href="/my/{draft_id}/access"' in owner.get("/my").text
+    assert _grant(owner, draft_id, kind="agent", g_relation="child").status_code == 303
+
+    stranger = _client(client, "zhengzhe")  # another citizen continues nothing
+    assert stranger.get(f"/apply/{draft_id}/continue/step/check").status_code == 404
+    agent = _client(client, "linxiaoyan")
+    mine = agent.get("/my").text
+    assert f"/apply/{draft_id}/continue/step/check" in mine
+    r = agent.get(f"/apply/{draft_id}/continue/step/check")
+    assert r.status_code == 303 and r.headers["location"] == f"/apply/{draft_id}/continue/step/death"
+    for step in ("death", "certificate", "funeral", "ashes", "matters", "applicant"):
+        page = agent.get(f"/apply/{draft_id}/continue/step/{step}")
+        assert page.status_code == 200, (step, page.status_code)
+        r = agent.post(f"/apply/{draft_id}/continue/step/{step}", data={"csrf_token": csrf_from(page.text),
+                                                                         **answers[step]})
+        assert r.status_code == 303, (step, errors_in(r.text))
+    assert r.headers["location"] == f"/apply/{draft_id}/continue/step/recipient"
+    blocked = agent.get(r.headers["location"])
+    assert blocked.status_code == 403 and "申请人本人填写" in blocked.text  # the money is the applicant's call
+    posted = agent.post(f"/apply/{draft_id}/continue/step/recipient",
+                        data={"csrf_token": csrf_from(agent.get("/").text), **answers["recipient"]})
+    assert posted.status_code == 403
+    # the applicant fills in who is paid; the agent submits for them
+    page = owner.get("/apply/step/recipient")
+    assert owner.post("/apply/step/recipient", data={"csrf_token": csrf_from(page.text),
+                                                     **answers["recipient"]}).status_code == 303
+    check = agent.get(f"/apply/{draft_id}/continue/step/check")
+    assert check.status_code == 200 and "陈建国" in check.text
+    done = agent.post(f"/apply/{draft_id}/continue/submit", data={"csrf_token": csrf_from(check.text),
+                                                                   "declaration": "yes"})
+    assert done.status_code == 303 and done.headers["location"] == f"/my/{draft_id}"
+    with db() as s:
+        app = s.get(Application, draft_id)
+        assert app is not None and app.status == "submitted" and app.number
+        submit = s.scalar(select(Event).where(Event.application_id == draft_id,
+                                              Event.tag == "citizen:application:submit"))
+        assert submit is not None and submit.actor_name == "林晓燕"
+    assert agent.get(f"/my/{draft_id}").status_code == 200
