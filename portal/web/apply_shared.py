@@ -22,7 +22,7 @@ from portal.services import applications as drafts
 from portal.services import intake, sharing
 from portal.services.errors import NotFound
 from portal.web.apply_check import DECLARATION_MISSING, check_page
-from portal.web.apply_steps import fill_step
+from portal.web.apply_steps import field_check, fill_step
 from portal.web.apply_view import Acting, actor, step_or_404
 from portal.web.common import Services, page, redirect, services
 from portal.web.site import error_page
@@ -60,6 +60,18 @@ def step_page(request: Request, form: FormData | None, user: SessionUser) -> Res
 
 @page
 @citizen_only
+def step_check(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    """htmx: the field just left, checked as the applicant's own page does."""
+    assert form is not None
+    svc = services(request)
+    with svc.db() as session:
+        app, acting = _acting(request, session, user)
+        answers = drafts.read_draft(svc.vault, app).answers
+    return field_check(request, form, answers, acting.facts, mode="draft", app_id=None, base=acting.base)
+
+
+@page
+@citizen_only
 def submit_post(request: Request, form: FormData | None, user: SessionUser) -> Response:
     assert form is not None
     svc = services(request)
@@ -87,5 +99,6 @@ def submit_post(request: Request, form: FormData | None, user: SessionUser) -> R
 def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [
         Route("/apply/{draft_id:int}/continue/step/{step}", step_page, methods=["GET", "POST"]),
+        Route("/apply/{draft_id:int}/continue/step/{step}/check", step_check, methods=["POST"]),
         Route("/apply/{draft_id:int}/continue/submit", submit_post, methods=["POST"]),
     ]

@@ -18,7 +18,8 @@ from portal.domain import application_form as steps
 from portal.domain.catalogue import default_catalogue
 from portal.models import Application
 from portal.services import applications as drafts
-from portal.services import proactive
+from portal.services import proactive, sharing
+from portal.services.errors import NotFound
 from portal.services.events import record
 from portal.web.apply_check import check_page
 from portal.web.apply_view import (
@@ -29,7 +30,6 @@ from portal.web.apply_view import (
     first_open,
     next_after,
     not_found,
-    owned_or_404,
     render_in_progress,
     render_step,
     spends_in_progress_check,
@@ -232,11 +232,19 @@ def step_field_check(request: Request, form: FormData | None, user: SessionUser)
     svc = services(request)
     app_id = request.path_params.get("app_id")
     with svc.db() as session:
-        app = (owned_or_404(session, int(app_id), user) if app_id is not None
-               else drafts.open_draft(session, user.account_id))
-        if app is None:
-            raise not_found()
-        facts = facts_of(session, request, user)
+        if app_id is not None:  # a correction: the family's own case, or one they are the agent of (委托)
+            try:
+                app, role = sharing.shared_case(session, int(app_id), user.account_id)
+            except NotFound:
+                raise not_found() from None
+            if role not in ("owner", "agent") or app.account_id is None:
+                raise not_found()
+            facts = drafts.applicant_facts(session, svc.vault, app.account_id)
+        else:
+            own = drafts.open_draft(session, user.account_id)
+            if own is None:
+                raise not_found()
+            app, facts = own, facts_of(session, request, user)
         answers = drafts.read_draft(svc.vault, app).answers
     return field_check(request, form, answers, facts, mode="fix" if app_id is not None else "draft",
                        app_id=int(app_id) if app_id else None)

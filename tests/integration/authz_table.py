@@ -102,6 +102,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # the family's draft {draft_id}, continued by the family or a relative they authorised (委托)
     ("/apply/{draft_id:int}/continue/step/{step}", "GET"): OWNER,
     ("/apply/{draft_id:int}/continue/step/{step}", "POST"): OWNER,
+    ("/apply/{draft_id:int}/continue/step/{step}/check", "POST"): OWNER,
     ("/apply/{draft_id:int}/continue/submit", "POST"): OWNER,  # no declaration: the check page again
     ("/my/{app_id:int}/access", "GET"): OWNER,  # only the applicant authorises relatives
     ("/my/{app_id:int}/access", "POST"): OWNER,  # without fields: 400

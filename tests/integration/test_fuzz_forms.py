@@ -54,6 +54,7 @@ NOT_FUZZED = {
 }
 NOT_FUZZED |= {
     "/apply/{draft_id:int}/continue/step/{step}": "the /apply/step/{step} handler and checks, fuzzed there",
+    "/apply/{draft_id:int}/continue/step/{step}/check": "the /apply/step/{step}/check handler, fuzzed there",
     "/apply/{draft_id:int}/continue/submit": "reads only the declaration box; intake.submit is fuzzed via /apply/submit",
     "/api/v1/events": "CloudEvents of the machine interface (JSON, bearer token): test_api_events.py",
     # 代办 runs the family's own step handler and checks (apply_steps.fill_step), fuzzed above through

@@ -208,3 +208,17 @@ def test_an_agent_continues_the_draft_and_submits_it_for_the_applicant(client: T
                                               Event.tag == "citizen:application:submit"))
         assert submit is not None and submit.actor_name == "林晓燕"
     assert agent.get(f"/my/{draft_id}").status_code == 200
+
+
+def test_the_agent_gets_the_field_checks_of_the_applicants_pages(client: TestClient, db, vault) -> None:  # type: ignore[no-untyped-def]
+    app_id = returned_application(db, vault, citizen="chenjianguo")
+    owner = _client(client, "chenjianguo")
+    _grant(owner, app_id, kind="agent")
+    agent = _client(client, "linxiaoyan")
+    token = csrf_from(agent.get(f"/apply/{app_id}/fix/applicant").text)
+    r = agent.post(f"/apply/{app_id}/fix/applicant/check", data={"csrf_token": token, "a_address": "x" * 300},
+                   headers={"HX-Request": "true", "HX-Trigger-Name": "a_address"})
+    assert r.status_code == 200 and "联系地址" in r.text
+    viewer = _client(client, "zhengzhe")
+    assert viewer.post(f"/apply/{app_id}/fix/applicant/check", data={"csrf_token": csrf_from(viewer.get("/").text)},
+                       headers={"HX-Request": "true"}).status_code == 404
