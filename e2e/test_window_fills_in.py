@@ -121,6 +121,21 @@ def test_clerk_fills_in_for_a_passport_holder(browser: Browser, base_url: str, p
     expect(clerk.locator("main")).to_contain_text("窗口代办")
     screen(clerk, "05-case")
 
+    # one search box: the deceased's 身份证号 finds the same case (posted, never in the URL)
+    clerk.goto("/admin")
+    clerk.get_by_label("查找案件").fill(DECEASED_ID)
+    clerk.get_by_role("button", name="查找").click()
+    expect(clerk.locator("h1")).to_have_text(f"申请 {number}")
+    assert DECEASED_ID not in clerk.url
+    clerk.goto("/admin/search")
+    clerk.get_by_label("查找案件").fill("19900000999")
+    clerk.get_by_role("button", name="查找").click()
+    expect(clerk.locator("main")).to_contain_text("没有找到")
+    screen(clerk, "05b-search-none")
+    clerk.get_by_label("查找案件").fill(number)
+    clerk.get_by_role("button", name="查找").click()
+    expect(clerk.locator("h1")).to_have_text(f"申请 {number}")
+
     # the 登记表 to sign: 附件1 layout, the seed's declaration, the 编号, the passport masked
     pdf = clerk.request.get(clerk.get_by_role("link", name="打印登记表（PDF）").get_attribute("href") or "")
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
