@@ -28,6 +28,9 @@ class ExternalIdentity:
     nation: str | None
     birthdate: str | None
     user_type: str
+    # The number of a document other than the 身份证 (a passport, …): links a case the window
+    # filled in for this person (portal/services/proxy.py). None for 身份证 holders.
+    document_no: str | None = None
 
 
 def _int(value: Any, default: int) -> int:
@@ -62,4 +65,5 @@ def identity_from_claims(claims: Mapping[str, Any], issuer: str) -> ExternalIden
         nation=str(claims.get("nation") or "") or None,
         birthdate=str(claims.get("birthdate") or "") or None,
         user_type=str(claims.get("user_type") or "person"),
+        document_no=(str(claims.get("passport_no") or "").strip().upper() or None) if id_type != 1 else None,
     )

@@ -21,6 +21,8 @@ class Role(StrEnum):
     WINDOW_CLERK = "window_clerk"
     OFFICER = "officer"
     ADMIN = "admin"
+    HOTLINE = "hotline_operator"  # 12345: takes death reports (死讯简况), sees no case
+    GRID_WORKER = "grid_worker"  # 网格员: reports deaths in their area, sees no case
 
 
 #: What a person reads for each role (the words come from the vocabulary, portal.domain.reference).
@@ -65,7 +67,14 @@ class Staff:
     def may_accept(self, county_code: str | None) -> bool:
         return self.role in (Role.WINDOW_CLERK, Role.ADMIN) and self.may_handle_county(county_code)
 
+    @property
+    def is_reporter(self) -> bool:
+        """12345 operators and grid workers report deaths; they open no case and reveal nothing."""
+        return self.role in (Role.HOTLINE, Role.GRID_WORKER)
+
     def may_view_application(self, county_code: str | None, departments: set[str]) -> bool:
+        if self.is_reporter:
+            return False
         if self.role is Role.OFFICER:
             return self.department in departments and self.may_handle_county(county_code)
         return self.may_handle_county(county_code)

@@ -217,4 +217,7 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("window_clerk", "乡镇（街道）窗口人员"),
     ("officer", "部门经办人"),
     ("admin", "管理员"),
+    # 宁海: a death is reported to 12345 within 12 hours, by the family's call or the grid worker
+    ("hotline_operator", "12345热线话务员"),
+    ("grid_worker", "网格员（村、社区）"),
 )

@@ -8,6 +8,7 @@ from portal.models.api import (  # the machine interface (/api/v1)
     ChangeCounter,
     WebhookSubscription,
 )
+from portal.models.channels import CaseAccess, ProxyApplicant, TextPhone
 from portal.models.core import (
     Application,
     ApplicationMatter,
@@ -53,6 +54,9 @@ __all__ = [
     "ScheduleRun",
     "Heartbeat",
     "WebSession",
+    "ProxyApplicant",
+    "TextPhone",
+    "CaseAccess",
     "ApiClient",
     "WebhookSubscription",
     "ChangeCounter",

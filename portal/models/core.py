@@ -160,6 +160,7 @@ class Party(Base):
     id_card_enc: Mapped[str | None] = mapped_column(String(255))
     id_card_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_enc: Mapped[str | None] = mapped_column(String(255))
+    phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)  # staff find a case by phone
     address: Mapped[str | None] = mapped_column(String(200))
     bank_name: Mapped[str | None] = mapped_column(String(60))
     bank_account_enc: Mapped[str | None] = mapped_column(String(255))

@@ -15,6 +15,7 @@ from auth.staff import load_staff
 from portal.crypto import Vault
 from portal.domain.idcard import mask_id
 from portal.models import CitizenAccount, utcnow
+from portal.services import proxy
 from portal.services.events import Actor, record
 
 
@@ -34,8 +35,12 @@ def sign_in(session: Session, vault: Vault, identity: ExternalIdentity, ip: str 
     account.last_login_at = utcnow()
     session.flush()
     staff = load_staff(session, identity.issuer, identity.sub)
-    record(session, Actor("staff" if staff else "citizen", account.id, identity.name, ip), "auth:session:login",
+    actor = Actor("staff" if staff else "citizen", account.id, identity.name, ip)
+    record(session, actor, "auth:session:login",
            "登录", before=None, after={"auth_level": identity.auth_level, "id_type": identity.id_type})
+    # A case the window filled in for this person (代办) becomes theirs to follow.
+    proxy.claim_on_login(session, vault, account, identity.id_type,
+                         identity.id_card_no if identity.id_type == 1 else identity.document_no, actor)
     return SessionUser(
         account_id=account.id,
         issuer=identity.issuer,

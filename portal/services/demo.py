@@ -127,7 +127,8 @@ def build_submitted(session: Session, vault: Vault, account: CitizenAccount, spe
         session.add(Party(
             application_id=app.id, role=role, name=applicant_name, relation=relation,
             id_card_enc=vault.seal(applicant_id), id_card_bidx=vault.index(applicant_id),
-            phone_enc=vault.seal(applicant_phone), address=f"{county.name}{spec.township}幸福路8号",
+            phone_enc=vault.seal(applicant_phone), phone_bidx=vault.index(applicant_phone),
+            address=f"{county.name}{spec.township}幸福路8号",
             bank_name="中国工商银行" if role == "recipient" else None,
             bank_account_enc=vault.seal(DEMO_ACCOUNT) if role == "recipient" else None,
         ))

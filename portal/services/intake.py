@@ -140,7 +140,7 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
     person.name = applicant.name
     person.relation = answers["a_relation"]
     person.id_card_enc, person.id_card_bidx = astuple(pii.seal(vault, pii.Kind.ID_CARD, applicant.id_card))
-    person.phone_enc = pii.seal(vault, pii.Kind.PHONE, applicant.phone or answers.get("a_phone")).enc
+    person.phone_enc, person.phone_bidx = astuple(pii.seal(vault, pii.Kind.PHONE, applicant.phone or answers.get("a_phone")))
     person.address = answers["a_address"]
     session.add(person)
 
@@ -242,7 +242,7 @@ def _one_submission_per_deceased_at_a_time(session: Session, app: Application, d
                         .execution_options(synchronize_session=False))
 
 
-def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, applicant: ApplicantFacts,
+def submit(session: Session, vault: Vault, *, account_id: int | None, submit_key: str, applicant: ApplicantFacts,
            actor: Actor, now: datetime | None = None, catalogue: Catalogue | None = None) -> SubmitResult:
     """Submit the draft identified by `submit_key` for this account, exactly once."""
     catalogue = catalogue or default_catalogue()

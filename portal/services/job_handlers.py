@@ -16,6 +16,7 @@ from portal.services import (  # noqa: F401 - each registers its jobs
     notifications,
     receipts,
     reminders,
+    text_phone,
     webhooks,
 )
 from portal.services.jobs import JobContext
@@ -30,6 +31,12 @@ def sms_flush(session: Session, payload: dict[str, Any], ctx: JobContext) -> Non
 
 
 jobs.DEAD_HOOKS[notifications.FLUSH_KIND] = notifications.mark_failed
+
+
+@jobs.handler(text_phone.CODE_KIND, "发送短信验证码")
+def sms_code(session: Session, payload: dict[str, Any], ctx: JobContext) -> None:
+    """Send one one-time code to the number it confirms (never grouped with a family's texts)."""
+    text_phone.send_code(session, ctx.extras["sms_sender"], ctx.extras["vault"], int(payload["notification_id"]))
 
 
 @jobs.handler(receipts.RENDER_KIND, "生成回执 PDF")

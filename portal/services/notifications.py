@@ -14,12 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from portal.crypto import Vault
 from portal.domain import clock
 from portal.models import Application, Job, Notification
-from portal.services import jobs, pii
+from portal.services import jobs, pii, text_phone
 from portal.services.sms_gateway import DevSender, Sender
 
 __all__ = ["DevSender", "Sender", "queue_sms", "deliver", "flush_family"]
@@ -29,7 +29,12 @@ FLUSH_KIND = "sms.flush"
 
 
 def family_phone_enc(application: Application) -> str | None:
-    """The applicant's phone (sealed), else the recipient's, else the next of kin a department named."""
+    """The number the family asked texts to go to (verified, services/text_phone.py), else the
+    applicant's phone (sealed), else the recipient's, else the next of kin a department named."""
+    session = object_session(application)
+    chosen = text_phone.active(session, application.account_id) if session is not None else None
+    if chosen is not None:
+        return chosen.phone_enc
     parties = {p.role: p for p in application.parties}
     for role in ("applicant", "recipient", "contact"):  # contact: the next of kin a proactive case was told of
         party = parties.get(role)

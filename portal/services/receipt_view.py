@@ -20,6 +20,7 @@ from portal.domain import application_form, clock
 from portal.domain import status as st
 from portal.domain.catalogue import default_catalogue
 from portal.domain.deadlines import promise_text
+from portal.domain.documents import mask_document
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
     ASHES_CATEGORIES,
@@ -91,6 +92,17 @@ def _sensitive(vault: Vault, application: Application, key: str) -> Sensitive:
     """A printed personal number: in full for the archive copy, masked as on every screen."""
     plain = pii.opened(application, vault, key)
     return Sensitive(plain, pii.mask(pii.FIELDS[key].kind, plain), key)
+
+
+def _applicant_document(session: Session, vault: Vault, application: Application) -> Sensitive:
+    """The applicant's 身份证号, or the document the window saw when it was not one (代办: a passport, …)."""
+    from portal.services import proxy
+
+    row = proxy.proxy_row(session, application.id) if application.entered_by_staff_id else None
+    if row is None or row.id_type == 1:
+        return _sensitive(vault, application, "applicant_id")
+    doc = proxy.document_of(vault, row)
+    return Sensitive(f"{doc.label} {doc.number}", mask_document(doc), "applicant_id")
 
 
 def restrict(value: Any, full: Collection[str]) -> Any:
@@ -201,7 +213,7 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
         verify_url=verify_url(settings, token),
         applicant_name=applicant.name if applicant else "",
         applicant_phone=_sensitive(vault, application, "applicant_phone"),
-        applicant_id=_sensitive(vault, application, "applicant_id"),
+        applicant_id=_applicant_document(session, vault, application),
         applicant_address=(applicant.address or "") if applicant else "",
         applicant_relation=_label(APPLICANT_RELATIONS, applicant.relation) if applicant else "",
         recipient=recipient,

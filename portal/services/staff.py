@@ -36,6 +36,8 @@ DEMO_STAFF: dict[str, tuple[str, str, str | None, str | None]] = {
     "zj-u-0118": ("蔡琳", "officer", "canlian", LUCHENG),
     "zj-u-0119": ("谢晨", "officer", "gongjijin", LUCHENG),
     "zj-u-0190": ("施永明", "admin", None, None),
+    "zj-u-0121": ("王海燕", "hotline_operator", None, LUCHENG),
+    "zj-u-0122": ("郑国平", "grid_worker", None, LUCHENG),
     "zj-u-0201": ("戴雪梅", "window_clerk", None, RUIAN),
     "zj-u-0202": ("孙立新", "officer", "gongan", RUIAN),
 }
@@ -120,8 +122,8 @@ def create_staff(session: Session, form: StaffForm, admin: StaffLike, *, ip: str
     county = form.county_code or None
     if county is not None and county not in {c.code for c in catalogue().counties}:
         errors["county_code"] = "请选择县（市、区）"
-    if form.role in ("window_clerk", "officer") and county is None:
-        errors["county_code"] = "窗口人员和部门经办人需要选择所在县（市、区）"
+    if form.role in ("window_clerk", "officer", "grid_worker") and county is None:
+        errors["county_code"] = "窗口人员、部门经办人和网格员需要选择所在县（市、区）"
     if errors:
         raise Invalid(errors)
     member = StaffMember(issuer=form.issuer, sub=sub, name=name, role=form.role, department=department,

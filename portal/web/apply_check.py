@@ -18,7 +18,7 @@ from portal.domain.idcard import mask_id
 from portal.domain.validators import mask_account, mask_phone
 from portal.services import applications as drafts
 from portal.services import confirmation, intake
-from portal.web.apply_view import actor, masked, not_found, render_in_progress
+from portal.web.apply_view import Acting, actor, masked, not_found, render_in_progress
 from portal.web.common import page, redirect, render, services
 from portal.web.throttling import account_key, ensure_within
 
@@ -116,18 +116,30 @@ def summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict[
 
 
 def check_page(request: Request, submit_key: str | None, draft: drafts.Draft, facts: drafts.ApplicantFacts,
-               errors: dict[str, str]) -> Response:
-    """核对并提交: every answer with a link back to its step, the declaration, the submit button."""
+               errors: dict[str, str], *, acting: Acting | None = None) -> Response:
+    """核对并提交: every answer with a link back to its step, the declaration, the submit button
+    (the family's own, or a window clerk's for the family when `acting` says so)."""
     answers = draft.answers
     names = [s.name for s in steps.applicable(answers)]
+    base = acting.base if acting is not None else "/apply"
+    sections = summary(answers, facts)
+    if acting is not None and acting.extra.get("applicant_document"):
+        for section in sections:
+            for r in section["rows"]:
+                if r["label"] == "身份证号码" and section["title"].startswith("申请人"):
+                    r["label"], r["value"] = "证件", acting.extra["applicant_document"]
     return render(request, "citizen/apply_check.html", {
-        "sections": summary(answers, facts),
+        **(acting.extra if acting is not None else {}),
+        "mode": acting.mode if acting is not None else "draft",
+        "base": base,
+        "submit_url": f"{base}/submit",
+        "sections": sections,
         "errors": errors,
         "submit_key": submit_key,
         "declaration": steps.DECLARATION,
         "review": steps.recipient_review(answers),
         "luhn_confirmed": answers.get("r_account_confirm") == "yes" and steps.wants_pension(answers),
-        "back_url": f"/apply/step/{names[-2]}",
+        "back_url": f"{base}/step/{names[-2]}",
         "caption": f"一表申请 · 第{len(names)}步，共{len(names)}步",
     })
 

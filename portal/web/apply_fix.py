@@ -3,6 +3,7 @@ family changes that step online (what may not change online is refused, with the
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -12,8 +13,11 @@ from auth.permissions import citizen_only
 from auth.session import SessionUser
 from portal.db import is_conflict, transaction
 from portal.domain import application_form as steps
+from portal.domain.delegation import may_change
+from portal.models import Application
 from portal.services import applications as drafts
-from portal.services import queues, submission
+from portal.services import queues, sharing, submission
+from portal.services.errors import NotFound
 from portal.web.apply_view import (
     actor,
     applicant,
@@ -48,16 +52,30 @@ def fix_page(request: Request, form: FormData | None, user: SessionUser) -> Resp
         return error_page(request, 409, CORRECTION_CONFLICT, retry_url=f"/my/{app_id}", retry_label="查看办理进度")
 
 
+def _case_and_applicant(session: Session, request: Request, user: SessionUser,
+                        step: str) -> tuple[Application, drafts.ApplicantFacts]:
+    """The case and its applicant: the family's own, or a case whose applicant authorised this
+    person as their agent (委托) for this step (portal/domain/delegation.py); 404 otherwise."""
+    try:
+        app, role = sharing.shared_case(session, int(request.path_params["app_id"]), user.account_id)
+    except NotFound:
+        raise not_found() from None
+    if role == "owner":
+        return owned_or_404(session, app.id, user), facts_of(session, request, user)
+    if not may_change(role, step) or app.account_id is None:
+        raise not_found()
+    return app, drafts.applicant_facts(session, services(request).vault, app.account_id)
+
+
 def _fix_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
     step = step_or_404(request.path_params["step"])
     if step.name == "check":
         raise not_found()
     svc = services(request)
     with transaction(svc.db) as session:
-        app = owned_or_404(session, int(request.path_params["app_id"]), user)
+        app, facts = _case_and_applicant(session, request, user, step.name)
         if not submission.correctable(app, step.name):
             raise not_found()
-        facts = facts_of(session, request, user)
         answers = drafts.read_draft(svc.vault, app).answers
         requests = queues.correction_requests(app, step.name)
         if form is None:

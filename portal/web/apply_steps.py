@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -15,18 +16,20 @@ from auth.session import SessionUser, current_user
 from portal.db import transaction
 from portal.domain import application_form as steps
 from portal.domain.catalogue import default_catalogue
+from portal.models import Application
 from portal.services import applications as drafts
-from portal.services import proactive
+from portal.services import proactive, sharing
+from portal.services.errors import NotFound
 from portal.services.events import record
 from portal.web.apply_check import check_page
 from portal.web.apply_view import (
+    Acting,
     actor,
     applicant,
     facts_of,
     first_open,
     next_after,
     not_found,
-    owned_or_404,
     render_in_progress,
     render_step,
     spends_in_progress_check,
@@ -91,8 +94,12 @@ def claim_page(request: Request, form: FormData | None, user: SessionUser) -> Re
     if not user.can_apply_online:
         return redirect("/apply")
     svc = services(request)
-    proactive.claim_into_draft(svc.db, svc.vault, str(request.path_params["token"])[:64], user.account_id,
-                               actor(request, user))
+    if proactive.claim_into_draft(svc.db, svc.vault, str(request.path_params["token"])[:64], user.account_id,
+                                  actor(request, user)):
+        with transaction(svc.db) as session:  # what the report already answered is not asked again
+            app = drafts.open_draft(session, user.account_id)
+            if app is not None:
+                drafts.skip_known_steps(svc.vault, app, applicant(facts_of(session, request, user)))
     return redirect("/apply")
 
 
@@ -136,82 +143,111 @@ def step_page(request: Request, form: FormData | None, user: SessionUser) -> Res
 
 
 def _step_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
-    step = step_or_404(request.path_params["step"])
+    step_or_404(request.path_params["step"])
     if not user.can_apply_online:
         return redirect("/apply")
     svc = services(request)
-    back_check = request.query_params.get("back") == "check"
     with transaction(svc.db) as session:
         app = drafts.open_draft(session, user.account_id)
         if app is None:
             return redirect("/apply")
-        facts = facts_of(session, request, user)
-        draft = drafts.read_draft(svc.vault, app)
-        answers = draft.answers
-        open_step = first_open(draft, facts)
-        names = [s.name for s in steps.applicable(answers)]
-        if step.name not in names:
-            return redirect(f"/apply/step/{open_step}")
-        # Later steps need the earlier answers: never skip ahead of the first unfinished step.
-        if names.index(step.name) > names.index(open_step):
-            return redirect(f"/apply/step/{open_step}")
+        acting = Acting("/apply", facts_of(session, request, user), actor(request, user),
+                        on_in_progress=lambda other: redirect("/apply/in-progress"))
+        return fill_step(request, form, session, app, acting)
 
-        if step.name == "check":
-            if form is None:
-                return check_page(request, app.submit_key, draft, facts, {})
-            return redirect("/apply/step/check")
 
+def fill_step(request: Request, form: FormData | None, session: Session, app: Application,
+              acting: Acting) -> Response:
+    """One step of the draft `app`, shown or saved, by whoever `acting` says is filling it in."""
+    step = step_or_404(request.path_params["step"])
+    svc = services(request)
+    base = acting.base
+    back_check = request.query_params.get("back") == "check"
+    facts = acting.facts
+    draft = drafts.read_draft(svc.vault, app)
+    answers = draft.answers
+    open_step = first_open(draft, facts)
+    names = [s.name for s in steps.applicable(answers)]
+    if step.name not in names:
+        return redirect(f"{base}/step/{open_step}")
+    # Later steps need the earlier answers: never skip ahead of the first unfinished step.
+    if names.index(step.name) > names.index(open_step):
+        return redirect(f"{base}/step/{open_step}")
+
+    if step.name == "check":
         if form is None:
-            return render_step(request, step, step_context(step, answers, values_for(step, answers), {}, facts,
-                                                           back_check=back_check))
+            return check_page(request, app.submit_key, draft, facts, {}, acting=acting)
+        return redirect(f"{base}/step/check")
 
-        posted = steps.form_dict(form, step)
-        ctx = steps.Ctx(answers=answers, applicant=applicant(facts))
-        values, errors = steps.validate(step, posted, ctx)
-        if form.get("action") == "save":
-            keep = values if not errors else {**_raw_values(posted), **values}
-            drafts.save_step(svc.vault, app, step.name, keep, step.fields, complete=not errors)
-            return redirect("/apply/saved")
-        if errors:
-            return render_step(request, step, step_context(step, answers, posted, errors, facts,
-                                                           back_check=back_check))
-        draft = drafts.save_step(svc.vault, app, step.name, values, step.fields, complete=True)
-        if step.name == "deceased":
-            proactive.fill_from_case(session, svc.vault, app)  # a department reported the death: pre-fill
-            other = drafts.find_in_progress(session, svc.vault, actor(request, user), values["d_id"],
-                                            exclude_id=app.id)
-            if other is not None:
-                return redirect("/apply/in-progress")
-        if back_check:
-            target = steps.first_invalid(draft.answers, draft.done, applicant(facts)) or "check"
-        else:
-            target = next_after(step, draft.answers)
-        return redirect(f"/apply/step/{target}")
+    def context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+        ctx = step_context(step, answers, values, errors, facts, back_check=back_check, base=base,
+                           mode=acting.mode, app_id=None if acting.mode == "draft" else app.id)
+        return {**ctx, **acting.extra}
+
+    if form is None:
+        return render_step(request, step, context(values_for(step, answers), {}))
+
+    posted = steps.form_dict(form, step)
+    ctx = steps.Ctx(answers=answers, applicant=applicant(facts))
+    values, errors = steps.validate(step, posted, ctx)
+    if form.get("action") == "save":
+        keep = values if not errors else {**_raw_values(posted), **values}
+        drafts.save_step(svc.vault, app, step.name, keep, step.fields, complete=not errors)
+        return redirect(acting.saved_url)
+    if errors:
+        return render_step(request, step, context(posted, errors))
+    draft = drafts.save_step(svc.vault, app, step.name, values, step.fields, complete=True)
+    if step.name == "deceased":
+        proactive.fill_from_case(session, svc.vault, app)  # a department reported the death: pre-fill
+    if step.name == "deceased" and acting.on_in_progress is not None:
+        other = drafts.find_in_progress(session, svc.vault, acting.actor, values["d_id"], exclude_id=app.id)
+        if other is not None:
+            return acting.on_in_progress(other)
+    if back_check:
+        target = steps.first_invalid(draft.answers, draft.done, applicant(facts)) or "check"
+    else:
+        target = next_after(step, draft.answers)
+    return redirect(f"{base}/step/{target}")
+
+
+def field_check(request: Request, form: FormData, answers: dict[str, Any], facts: drafts.ApplicantFacts, *,
+                mode: str, app_id: int | None, base: str = "/apply") -> Response:
+    """htmx: the step checked as typed so far, showing only the field that was left."""
+    step = step_or_404(request.path_params["step"])
+    field = request.headers.get("hx-trigger-name") or str(form.get("_field") or "")
+    posted = steps.form_dict(form, step)
+    _, errors = steps.validate(step, posted, steps.Ctx(answers=answers, applicant=applicant(facts)))
+    shown = {k: v for k, v in errors.items() if k == field and posted.get(k)}
+    ctx = step_context(step, answers, posted, shown, facts, mode=mode, app_id=app_id, base=base)
+    ctx["inline"] = True
+    return render_step(request, step, ctx)
 
 
 @page
 @citizen_only
 def step_field_check(request: Request, form: FormData | None, user: SessionUser) -> Response:
     """htmx: check the step as typed so far and show only the field that was left."""
-    step = step_or_404(request.path_params["step"])
+    step_or_404(request.path_params["step"])
     assert form is not None
     svc = services(request)
-    field = request.headers.get("hx-trigger-name") or str(form.get("_field") or "")
     app_id = request.path_params.get("app_id")
     with svc.db() as session:
-        app = (owned_or_404(session, int(app_id), user) if app_id is not None
-               else drafts.open_draft(session, user.account_id))
-        if app is None:
-            raise not_found()
-        facts = facts_of(session, request, user)
+        if app_id is not None:  # a correction: the family's own case, or one they are the agent of (委托)
+            try:
+                app, role = sharing.shared_case(session, int(app_id), user.account_id)
+            except NotFound:
+                raise not_found() from None
+            if role not in ("owner", "agent") or app.account_id is None:
+                raise not_found()
+            facts = drafts.applicant_facts(session, svc.vault, app.account_id)
+        else:
+            own = drafts.open_draft(session, user.account_id)
+            if own is None:
+                raise not_found()
+            app, facts = own, facts_of(session, request, user)
         answers = drafts.read_draft(svc.vault, app).answers
-    posted = steps.form_dict(form, step)
-    _, errors = steps.validate(step, posted, steps.Ctx(answers=answers, applicant=applicant(facts)))
-    shown = {k: v for k, v in errors.items() if k == field and posted.get(k)}
-    ctx = step_context(step, answers, posted, shown, facts,
-                       mode="fix" if app_id is not None else "draft", app_id=int(app_id) if app_id else None)
-    ctx["inline"] = True
-    return render_step(request, step, ctx)
+    return field_check(request, form, answers, facts, mode="fix" if app_id is not None else "draft",
+                       app_id=int(app_id) if app_id else None)
 
 
 @page

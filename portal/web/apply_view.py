@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -36,6 +37,21 @@ from portal.web.common import render, services
 from portal.web.throttling import account_key, enforce
 
 Handler = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who fills in a draft and where its pages live: the family at /apply, or a window clerk
+    for the family at /admin/proxy/<id> (代办). The steps and their checks are the same."""
+
+    base: str
+    facts: drafts.ApplicantFacts
+    actor: Actor
+    mode: str = "draft"  # "draft" | "proxy"
+    saved_url: str = "/apply/saved"
+    # A case is already in progress for the deceased just typed: the page to show instead.
+    on_in_progress: Callable[[Application], Response] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the applicant's document, masked
 
 
 def actor(request: Request, user: SessionUser) -> Actor:
@@ -79,11 +95,11 @@ def next_after(step: steps.Step, answers: dict[str, Any]) -> str:
     return "check"
 
 
-def _previous(step: steps.Step, answers: dict[str, Any]) -> str:
+def _previous(step: steps.Step, answers: dict[str, Any], base: str = "/apply") -> str:
     names = [s.name for s in steps.applicable(answers)]
     if step.name in names and names.index(step.name) > 0:
-        return f"/apply/step/{names[names.index(step.name) - 1]}"
-    return "/apply?intro=1"
+        return f"{base}/step/{names[names.index(step.name) - 1]}"
+    return "/apply?intro=1" if base == "/apply" else base
 
 
 def _caption(step: steps.Step, answers: dict[str, Any]) -> str:
@@ -157,17 +173,18 @@ def masked(value: Any, mask: Callable[[str], str]) -> str | None:
 def step_context(step: steps.Step, answers: dict[str, Any], values: dict[str, Any],
                  errors: dict[str, str], facts: drafts.ApplicantFacts, *, mode: str = "draft",
                  app_id: int | None = None, back_check: bool = False,
-                 requests: tuple[Any, ...] | list[Any] = ()) -> dict[str, Any]:
-    """Everything a step's template needs, in the draft or in a correction (`mode="fix"`)."""
+                 requests: tuple[Any, ...] | list[Any] = (), base: str = "/apply") -> dict[str, Any]:
+    """Everything a step's template needs, in the draft, in a correction (`mode="fix"`) or in a
+    draft a window clerk fills in for the family (`mode="proxy"`, `base` its /admin/proxy/<id>)."""
     merged = {**answers, **{k: v for k, v in values.items() if k in ("d_id", "death_date", "death_time")}}
     if mode == "fix":
         action = f"/apply/{app_id}/fix/{step.name}"
         back_url = f"/my/{app_id}"
         check_url = f"/apply/{app_id}/fix/{step.name}/check"
     else:
-        action = f"/apply/step/{step.name}" + ("?back=check" if back_check else "")
-        back_url = "/apply/step/check" if back_check else _previous(step, answers)
-        check_url = f"/apply/step/{step.name}/check"
+        action = f"{base}/step/{step.name}" + ("?back=check" if back_check else "")
+        back_url = f"{base}/step/check" if back_check else _previous(step, answers, base)
+        check_url = f"{base}/step/{step.name}/check"
     return {
         "step": step,
         "answers": answers,
@@ -183,6 +200,7 @@ def step_context(step: steps.Step, answers: dict[str, Any], values: dict[str, An
         "check_url": check_url,
         "back_url": back_url,
         "mode": mode,
+        "base": base,
         "app_id": app_id,
         "requests": requests,  # in a correction: what the window or the departments asked for
         "certificate_title": steps.certificate_title(answers),

@@ -83,7 +83,7 @@ def _form(form: FormData | None) -> dict[str, str]:
 
 
 @page
-@staff_only(*ANY_STAFF)
+@staff_only(*ANY_STAFF, Role.HOTLINE, Role.GRID_WORKER)
 def home(request: Request, form: FormData | None, staff: Staff) -> Response:
     """工作台: what is waiting for this staff member, with links to their queues."""
     with services(request).db() as session:
@@ -204,12 +204,6 @@ def reveal_post(request: Request, form: FormData | None, staff: Staff) -> Respon
                                 error_form="reveal")
     return application_page(request, staff, app_id, revealed={field_name: value},
                              flash_now=f"已显示{disclosure.REVEALABLE[field_name]}，本次查看已记录。")
-
-
-@page
-@staff_only(Role.WINDOW_CLERK, Role.ADMIN)
-def proxy_page(request: Request, form: FormData | None, staff: Staff) -> Response:
-    return render(request, "backoffice/proxy.html", _ctx(request, staff, channels=win.CHANNELS))
 
 
 # --- department officers: 限时结办 ----------------------------------------------------------------------
@@ -368,7 +362,6 @@ def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [
         Route("/admin", home, methods=["GET"]),
         Route("/admin/window", window, methods=["GET"]),
-        Route("/admin/proxy", proxy_page, methods=["GET"]),
         Route("/admin/applications/{app_id:int}", application_detail, methods=["GET"]),
         Route("/admin/applications/{app_id:int}/accept", accept_post, methods=["POST"]),
         Route("/admin/applications/{app_id:int}/return", return_post, methods=["POST"]),

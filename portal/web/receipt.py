@@ -29,7 +29,7 @@ from portal.web.common import Services, page, redirect, render, services
 from portal.web.throttling import limited
 
 
-def _pdf_response(pdf: bytes, filename: str) -> Response:
+def pdf_response(pdf: bytes, filename: str) -> Response:
     ascii_name = "receipt-" + "".join(ch for ch in filename if ch.isascii() and (ch.isalnum() or ch in "-."))
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(pdf, media_type="application/pdf", headers={
@@ -56,7 +56,7 @@ def family_pdf(request: Request, form: FormData | None) -> Response:
     if job is None:
         raise HTTPException(status_code=404)
     pdf = receipts.render_pdf(job, svc.vault)  # after the commit: no write lock while rendering
-    return _pdf_response(pdf, receipts.download_filename(job.view.number, "family"))
+    return pdf_response(pdf, receipts.download_filename(job.view.number, "family"))
 
 
 @page
@@ -83,7 +83,7 @@ def archive_pdf(request: Request, form: FormData | None, staff: Staff) -> Respon
         return application_page(request, staff, app_id, status_code=400, errors=exc.errors, values=values,
                                  error_form="archive")
     pdf = receipts.render_pdf(copy.job, svc.vault)  # after the commit: no write lock while rendering
-    return _pdf_response(pdf, receipts.download_filename(copy.number, "archive"))
+    return pdf_response(pdf, receipts.download_filename(copy.number, "archive"))
 
 
 @page

@@ -39,9 +39,10 @@ OFFICER = "officer"  # 公安 officer of 鹿城区: the application has a 公安
 OFFICER_OTHER_DEPARTMENT = "officer_other_department"  # 残联 officer of 鹿城区: no task in it
 OFFICER_OTHER_COUNTY = "officer_other_county"  # 公安 officer of 瑞安市
 ADMIN = "admin"
+HOTLINE = "hotline"  # 12345 operator of 鹿城区: reports deaths, sees no case
+GRID = "grid_worker"  # 网格员 of 鹿城区: reports deaths, sees no case
 
 #: role -> demo persona (auth/personas.toml) that plays it; None = not signed in.
-# Grid workers and 12345 operators are not roles of the portal yet: add them here when they are.
 PERSONAS: dict[str, str | None] = {
     ANONYMOUS: None,
     FAMILY: "chenjianguo",
@@ -52,6 +53,8 @@ PERSONAS: dict[str, str | None] = {
     OFFICER_OTHER_DEPARTMENT: "officer-canlian",
     OFFICER_OTHER_COUNTY: "officer-gongan-ruian",
     ADMIN: "admin",
+    HOTLINE: "hotline",
+    GRID: "grid",
 }
 ROLES = tuple(PERSONAS)
 
@@ -66,6 +69,7 @@ OFFICERS = frozenset({OFFICER, OFFICER_OTHER_DEPARTMENT, OFFICER_OTHER_COUNTY})
 CASE_VIEWERS = frozenset({CLERK, OFFICER, ADMIN})  # staff who may view this application
 TASK_WORKER = frozenset({OFFICER})  # the department and county of the task
 ADMINS = frozenset({ADMIN})
+REPORTERS = frozenset({HOTLINE, GRID})
 NOBODY: frozenset[str] = frozenset()  # /api/v1 with a cookie and no bearer token: 401 for everyone
 
 #: (route path as declared, method) -> roles allowed.
@@ -95,6 +99,18 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # 我的申请 and receipts
     ("/my", "GET"): SIGNED_IN,
     ("/my/{app_id:int}", "GET"): OWNER,
+    # the family's draft {draft_id}, continued by the family or a relative they authorised (委托)
+    ("/apply/{draft_id:int}/continue/step/{step}", "GET"): OWNER,
+    ("/apply/{draft_id:int}/continue/step/{step}", "POST"): OWNER,
+    ("/apply/{draft_id:int}/continue/step/{step}/check", "POST"): OWNER,
+    ("/apply/{draft_id:int}/continue/submit", "POST"): OWNER,  # no declaration: the check page again
+    ("/my/{app_id:int}/access", "GET"): OWNER,  # only the applicant authorises relatives
+    ("/my/{app_id:int}/access", "POST"): OWNER,  # without fields: 400
+    ("/my/{app_id:int}/access/{access_id:int}/revoke", "POST"): OWNER,
+    ("/my/phone", "GET"): SIGNED_IN,  # each person's own phone for texts
+    ("/my/phone", "POST"): SIGNED_IN,  # without a number: 400
+    ("/my/phone/verify", "POST"): SIGNED_IN,  # without a code: 400
+    ("/my/phone/stop", "POST"): SIGNED_IN,
     ("/my/{app_id:int}/receipt.pdf", "GET"): OWNER,
     ("/admin/applications/{app_id:int}/archive.pdf", "GET"): CASE_VIEWERS,  # the form's page
     ("/admin/applications/{app_id:int}/archive.pdf", "POST"): CASE_VIEWERS,  # a reason is needed: 400 without
@@ -109,9 +125,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/policy/plan.ics", "GET"): EVERYONE,
     ("/policy/{slug:str}", "GET"): EVERYONE,
     # back office
-    ("/admin", "GET"): STAFF,
+    ("/admin", "GET"): STAFF | REPORTERS,
+    ("/admin/report", "GET"): REPORTERS | ADMINS,  # 死讯简况
+    ("/admin/report", "POST"): REPORTERS | ADMINS,  # without fields: 400
     ("/admin/window", "GET"): WINDOW,
+    ("/admin/search", "GET"): STAFF,
+    ("/admin/search", "POST"): STAFF,  # results are scoped to what each may see (tests/integration/test_case_search.py)
     ("/admin/proxy", "GET"): WINDOW,
+    ("/admin/proxy", "POST"): WINDOW,  # without fields: 400, nothing started
+    # 代办 draft {proxy_id}: started by the 鹿城 clerk; a window clerk of the county or an admin continues it
+    ("/admin/proxy/{proxy_id:int}/step/{step}", "GET"): WINDOW_OF_COUNTY,
+    ("/admin/proxy/{proxy_id:int}/step/{step}", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/proxy/{proxy_id:int}/step/{step}/check", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/proxy/{proxy_id:int}/submit", "POST"): WINDOW_OF_COUNTY,  # no declaration: the check page again
+    ("/admin/applications/{app_id:int}/form.pdf", "GET"): WINDOW_OF_COUNTY,  # the 登记表 to sign
     ("/admin/applications/{app_id:int}", "GET"): CASE_VIEWERS,
     ("/admin/applications/{app_id:int}/accept", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/return", "POST"): WINDOW_OF_COUNTY,
@@ -160,6 +187,9 @@ OUT_OF_SCOPE: dict[str, str] = {
 #: Path parameter values used in the requests (placeholders filled by the test from the fixture).
 PATH_PARAMS: dict[str, str] = {
     "app_id": "{app_id}",
+    "proxy_id": "{proxy_id}",  # a 代办 draft the 鹿城 clerk started
+    "draft_id": "{draft_id}",  # the family's open draft
+    "access_id": "{access_id}",  # the family's grant of read-only progress to a relative
     "task_id": "{task_id}",
     "job_id": "{job_id}",  # the fixture application's first text to send
     "member_id": "{member_id}",  # the 瑞安 公安 officer's membership (not the admin's own)

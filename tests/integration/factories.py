@@ -17,7 +17,7 @@ from portal.services.demo import DEMO_CITIZENS, DeceasedSpec, build_submitted, e
 ISSUER = "http://testserver/idp"
 CITIZENS = {"chenjianguo": "zj-u-0001", "linxiaoyan": "zj-u-0002", "zhengzhe": "zj-u-0004"}
 STAFF = {
-    "clerk": "zj-u-0101", "admin": "zj-u-0190", "clerk-ruian": "zj-u-0201", "officer-gongan-ruian": "zj-u-0202",
+    "clerk": "zj-u-0101", "admin": "zj-u-0190", "hotline": "zj-u-0121", "grid": "zj-u-0122", "clerk-ruian": "zj-u-0201", "officer-gongan-ruian": "zj-u-0202",
     **{f"officer-{d}": f"zj-u-011{i}" for i, d in enumerate(
         ("minzheng", "binyiguan", "gongan", "renshe", "yibao", "weijian", "tuiyi", "canlian", "gongjijin"), start=1)},
 }

@@ -19,12 +19,14 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from portal.models import Application, DepartmentTask, Job, PolicyArticle, StaffMember
-from portal.services import receipts
+from portal.services import proxy, receipts, sharing
+from portal.services.events import SYSTEM
 from tests.conftest import csrf_from
 from tests.helpers import login
 from tests.integration import authz_table as table
 from tests.integration.api_support import open_client
 from tests.integration.factories import STAFF, returned_application
+from tests.integration.factories import staff as staff_of
 
 Cell = tuple[str, str]  # (route path, method)
 CSRF_REFUSED = "页面已过期或来源不明"
@@ -98,6 +100,17 @@ def world(app, db, vault, settings) -> Iterator[World]:  # type: ignore[no-untyp
         assert job_id is not None, "the fixture application queued no text"
         params = {"app_id": str(app_id), "task_id": str(tasks["gongan"].id), "member_id": str(member_id),
                   "slug": slug, "job_id": str(job_id)}
+    with db() as s:  # a 代办 draft started by the 鹿城 clerk (portal/services/proxy.py), a grant of the family's
+        application = s.get(Application, app_id)
+        assert application is not None and application.account_id is not None
+        clerk = staff_of(s, "clerk")
+        started = proxy.start(s, vault, clerk, proxy.ProxyStart("walk_in", "周安娜", "2", "E90000017", "19900000007",
+                                                                "in_person"))
+        params["proxy_id"] = str(started.id)
+        shared = sharing.grant(s, vault, app_id, application.account_id, sharing.GrantForm(
+            "viewer", "陈小红", "grandchild", "330302199001010021", "13800138000", True), SYSTEM)
+        params["access_id"] = str(shared.id)
+        s.commit()
     params["client_id"] = open_client(db, "yibao", "330302")[0]
     with db() as s:  # issuing the receipt token is a write: its own transaction
         application = s.get(Application, app_id)
@@ -122,6 +135,7 @@ def world(app, db, vault, settings) -> Iterator[World]:  # type: ignore[no-untyp
                                                        Application.status == "draft"))
             assert draft is not None and draft.submit_key
             params["submit_key"] = draft.submit_key
+            params["draft_id"] = str(draft.id)
         yield World(params, clients, tokens)
 
 

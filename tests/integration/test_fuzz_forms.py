@@ -56,6 +56,21 @@ NOT_FUZZED = {
     "/admin/api-clients/{client_id:str}/revoke": "reads no field but the CSRF token (test_api_admin.py)",
     "/api/v1/events": "JSON CloudEvents of the machine interface: schemathesis (test_api_schema.py) and test_api_events.py",
 }
+NOT_FUZZED |= {
+    "/apply/{draft_id:int}/continue/step/{step}": "the /apply/step/{step} handler and checks, fuzzed there",
+    "/apply/{draft_id:int}/continue/step/{step}/check": "the /apply/step/{step}/check handler, fuzzed there",
+    "/apply/{draft_id:int}/continue/submit": "reads only the declaration box; intake.submit is fuzzed via /apply/submit",
+    "/api/v1/events": "CloudEvents of the machine interface (JSON, bearer token): test_api_events.py",
+    # 代办 runs the family's own step handler and checks (apply_steps.fill_step), fuzzed above through
+    # /apply/step/{step}; only the draft's owner differs.
+    "/admin/proxy/{proxy_id:int}/step/{step}": "the /apply/step/{step} handler and checks, fuzzed there",
+    "/admin/proxy/{proxy_id:int}/step/{step}/check": "the /apply/step/{step}/check handler, fuzzed there",
+    "/admin/proxy/{proxy_id:int}/submit": "reads only the declaration box; intake.submit is fuzzed via /apply/submit",
+}
+FUZZED_POSTS |= {"/admin/proxy", "/admin/search",  # test_proxy_application.py, test_case_search.py
+                 "/my/phone", "/my/phone/verify", "/my/phone/stop",  # test_text_phone.py
+                 "/my/{app_id:int}/access", "/my/{app_id:int}/access/{access_id:int}/revoke",  # test_sharing.py
+                 "/admin/report"}  # test_death_report.py
 
 
 def test_every_form_route_is_fuzzed(app) -> None:  # type: ignore[no-untyped-def]
