@@ -20,6 +20,7 @@ AREAS = (
     "portal.web.completion",  # 办结告知: the completion notice as a PDF
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
+    "portal.web.reports",   # /admin/stats: statistics and their export
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
 )
 

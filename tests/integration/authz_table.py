@@ -122,6 +122,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/jobs", "GET"): ADMINS,
     ("/admin/jobs/{job_id:int}/retry", "POST"): ADMINS,
     ("/admin/jobs/{job_id:int}/cancel", "POST"): ADMINS,
+    # statistics, exports, 月对账 and retention (issue 16)
+    ("/admin/stats", "GET"): OFFICERS | ADMINS,
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.
