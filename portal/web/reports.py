@@ -3,18 +3,24 @@ their department), and their CSV / XLSX export. Filters (county, period) stay in
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from markupsafe import Markup
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from auth.permissions import Role, Staff, staff_only
 from portal.config import Settings
+from portal.db import transaction
 from portal.domain import clock
 from portal.domain import status as st
+from portal.services import export
 from portal.services import statistics as stats_service
 from portal.services.casework import county_name
+from portal.services.errors import Invalid
 from portal.services.statistics import Statistics
 from portal.web import charts
 from portal.web.backoffice import page_context
@@ -67,14 +73,67 @@ def stats_page(request: Request, form: FormData | None, staff: Staff) -> Respons
     scope = stats_service.scope_for(staff, staff.role, params)
     with services(request).db() as session:
         figures = stats_service.statistics(session, scope)
+    export_query = urlencode({"what": "stats", "county": scope.county or "", "from": scope.start.isoformat(),
+                              "to": scope.end.isoformat()})
     ctx = page_context(request, staff, s=figures, scope=scope, charts=chart_views(figures), days=_days,
-                       cn_date=clock.cn_date, export_query=request.url.query,
+                       cn_date=clock.cn_date, export_query=export_query,
                        may_choose_county=staff.role == "admin" and not staff.county_code,
                        county_label=county_name(scope.county) or "全市", step_labels=st.CORRECTION_STEPS)
     return render(request, "backoffice/stats.html", ctx)
 
 
+# --- downloads ------------------------------------------------------------------------------------
+
+def _export_request(request: Request, values: dict[str, str], staff: Staff) -> tuple[export.Exporter, export.Request, str]:
+    what = values.get("what") or "queue"
+    try:
+        found = export.exporter_for(what, staff.role)
+    except export.NotAllowed:
+        raise HTTPException(status_code=404) from None
+    fmt = values.get("format", "csv")
+    params = {k: values.get(k, "")[:20] for k in found.params if values.get(k)}
+    reason = values.get("reason", "") if request.method == "POST" else None
+    ip = request.client.host if request.client else None
+    return found, export.Request(what, params, reason, ip), fmt if fmt in export.FORMATS else "csv"
+
+
+def _export_page(request: Request, staff: Staff, found: export.Exporter, req: export.Request, *,
+                 status_code: int = 200, errors: dict[str, str] | None = None) -> Response:
+    query = urlencode({"what": req.what, **req.params})
+    return render(request, "backoffice/export.html", page_context(
+        request, staff, exporter=found, req=req, query=query, errors=errors or {},
+        values={"reason": req.reason or ""}), status_code=status_code)
+
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.OFFICER, Role.ADMIN)
+def export_page(request: Request, form: FormData | None, staff: Staff) -> Response:
+    """What a download will hold, with the masked files and the form to ask for full numbers."""
+    found, req, _ = _export_request(request, dict(request.query_params), staff)
+    return _export_page(request, staff, found, req)
+
+
+@page
+@staff_only(Role.WINDOW_CLERK, Role.OFFICER, Role.ADMIN)
+def export_file(request: Request, form: FormData | None, staff: Staff) -> Response:
+    """The file: GET masked; POST with a reason, the numbers this staff member may reveal in full (logged)."""
+    values = {k: str(v) for k, v in (form or request.query_params).items() if isinstance(v, str)}
+    found, req, fmt = _export_request(request, values, staff)
+    svc = services(request)
+    try:
+        with transaction(svc.db) as session:
+            tables = export.export(session, svc.vault, staff, staff.role, req)
+    except Invalid as exc:
+        return _export_page(request, staff, found, req, status_code=400, errors=exc.errors)
+    body = export.file_bytes(tables, fmt)
+    name = f"{req.what}-{clock.today():%Y%m%d}{'-full' if req.reason else ''}.{fmt}"
+    return Response(body, media_type=export.FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [
         Route("/admin/stats", stats_page, methods=["GET"]),
+        Route("/admin/export", export_page, methods=["GET"]),
+        Route("/admin/export/file", export_file, methods=["GET", "POST"]),
     ]

@@ -124,6 +124,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/jobs/{job_id:int}/cancel", "POST"): ADMINS,
     # statistics, exports, 月对账 and retention (issue 16)
     ("/admin/stats", "GET"): OFFICERS | ADMINS,
+    ("/admin/export", "GET"): STAFF,  # without `what`: their queue (officers their tasks, the window its list)
+    ("/admin/export/file", "GET"): STAFF,
+    ("/admin/export/file", "POST"): STAFF,  # without a reason: 400
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.
