@@ -1,4 +1,5 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | settings-doc."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | settings-doc |
+retention | reconcile."""
 from __future__ import annotations
 
 import argparse
@@ -73,6 +74,25 @@ def cmd_settings_doc(write: bool) -> None:
         print(render(), end="")
 
 
+def cmd_retention(settings: Settings, dry_run: bool) -> None:
+    """Apply the keeping periods now (or, dry, say what that would do); every run is recorded."""
+    from portal.db import make_sessionmaker, transaction
+    from portal.services import retention
+
+    engine = _engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            record = retention.run(session, retention.Policy.from_settings(settings), dry_run=dry_run, trigger="cli")
+            line = retention.describe(record)
+            expired = [] if dry_run else list(record.detail.get("drafts", [])) + list(record.detail.get("cases", []))
+        if not dry_run:
+            retention.remove_cached_files(settings, expired)
+            retention.compact(engine)
+    finally:
+        engine.dispose()
+    print(line)
+
+
 def cmd_serve(settings: Settings, reload: bool = False) -> int:
     import uvicorn
 
@@ -122,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="work background jobs and schedules (SMS, receipts, reminders)")
     worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
     worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
+    keep = sub.add_parser("retention", help="delete expired drafts and anonymise expired cases (RETENTION_* settings)")
+    keep.add_argument("--dry-run", action="store_true", help="only report what would be deleted or anonymised")
     doc = sub.add_parser("settings-doc", help="print docs/settings.md from the declared settings")
     doc.add_argument("--write", action="store_true", help="rewrite docs/settings.md")
     args = parser.parse_args(argv)
@@ -141,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_grant_admin(settings, args.sub, args.name)
     elif args.command == "check":
         cmd_check(settings)
+    elif args.command == "retention":
+        cmd_retention(settings, args.dry_run)
     elif args.command == "worker":
         cmd_worker(settings, args.processes, args.once)
     elif args.command == "serve":

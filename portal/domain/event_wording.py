@@ -87,6 +87,7 @@ STAFF_EVENTS: dict[str, tuple[str, Callable[[EventFacts], str]]] = {
     "system:task:ready": ("前置事项办结，自动开始", _same),
     "system:application:complete": ("全部办结", lambda f: "所有事项都已办结或答复"),
     "staff:pii:reveal": ("查看完整号码", _same),
+    "staff:pii:export": ("导出完整号码", _same),
     "staff:receipt:print": ("打印回执", _same),
     "staff:account:create": ("开通工作人员", _same),
     "staff:account:activate": ("启用工作人员", _same),

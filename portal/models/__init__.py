@@ -25,6 +25,12 @@ from portal.models.core import (
     WebSession,
     utcnow,
 )
+from portal.models.oversight import (  # issue 16: 月对账 and retention runs
+    ReconConfirmation,
+    ReconLine,
+    ReconMonth,
+    RetentionRun,
+)
 
 __all__ = [
     "utcnow",
@@ -47,4 +53,8 @@ __all__ = [
     "ScheduleRun",
     "Heartbeat",
     "WebSession",
+    "ReconMonth",
+    "ReconLine",
+    "ReconConfirmation",
+    "RetentionRun",
 ]

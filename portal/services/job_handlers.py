@@ -9,7 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.services import digest, jobs, notifications, receipts, reminders  # noqa: F401 - each registers its jobs
+from portal.services import (  # noqa: F401 - each registers its jobs
+    digest,
+    jobs,
+    notifications,
+    oversight_jobs,  # registers retention; its MONTHLY hooks join MONTHLY_HOOKS
+    receipts,
+    reminders,
+)
 from portal.services.jobs import JobContext
 
 
@@ -34,6 +41,9 @@ def receipt_render(session: Session, payload: dict[str, Any], ctx: JobContext) -
 
 #: Functions the monthly reconciliation runs on the 10th (the 月对账 issue adds its own here).
 MONTHLY_HOOKS: list[Any] = []
+
+
+MONTHLY_HOOKS.extend(oversight_jobs.MONTHLY)
 
 
 @jobs.handler("reconcile.month", "月对账")
