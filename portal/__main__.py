@@ -1,5 +1,5 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | settings-doc |
-retention | reconcile."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | api-client | check |
+settings-doc | retention | reconcile."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,45 @@ def cmd_grant_admin(settings: Settings, sub: str, name: str) -> None:
     finally:
         engine.dispose()
     print(f"{'已开通' if changed else '已经是'}管理员：{name}（{settings.oidc_issuer} 的用户 {sub}）。")
+
+
+def cmd_api_client(settings: Settings, args: argparse.Namespace) -> int:
+    """Department clients of /api/v1; `add` and `rotate` print one JSON object with the secret (shown once)."""
+    import dataclasses
+    import json
+
+    from portal.db import make_sessionmaker, transaction
+    from portal.services import api_clients
+    from portal.services.errors import Invalid, NotFound
+    from portal.services.events import Actor
+
+    actor = Actor("system", None, "命令行")
+    engine = _engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            if args.action == "add":
+                out: object = dataclasses.asdict(api_clients.add_client(session, actor, args.name, args.department, args.county))
+            elif args.action == "rotate":
+                out = dataclasses.asdict(api_clients.rotate_client(session, actor, args.client_id))
+            elif args.action == "revoke":
+                client = api_clients.revoke_client(session, actor, args.client_id)
+                out = {"client_id": client.client_id, "active": client.active}
+            else:
+                out = [{"client_id": c.client_id, "name": c.name, "department": c.department, "county_code": c.county_code,
+                        "active": c.active, "created_at": c.created_at.isoformat(),
+                        "rotated_at": c.rotated_at.isoformat() if c.rotated_at else None,
+                        "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None}
+                       for c in api_clients.clients(session)]
+    except Invalid as exc:
+        print(json.dumps({"error": "invalid", "fields": exc.errors}, ensure_ascii=False), file=sys.stderr)
+        return 2
+    except NotFound:
+        print(json.dumps({"error": "not_found", "client_id": args.client_id}, ensure_ascii=False), file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
 
 
 def cmd_check(settings: Settings) -> None:
@@ -136,6 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     grant = sub.add_parser("grant-admin", help="make SUB (at OIDC_ISSUER) an administrator")
     grant.add_argument("sub")
     grant.add_argument("name")
+    client = sub.add_parser("api-client", help="department clients of /api/v1: add | list | rotate | revoke")
+    actions = client.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="open a client; prints client_id and client_secret (shown once)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--department", required=True, help="department code of content/catalogue.toml")
+    add.add_argument("--county", default=None, help="county code (GB/T 2260); omit for the whole city")
+    actions.add_parser("list", help="every client, as JSON")
+    for verb, why in (("rotate", "new secret; old secret and tokens stop at once"), ("revoke", "stop the client and its tokens")):
+        act = actions.add_parser(verb, help=why)
+        act.add_argument("client_id")
     sub.add_parser("check", help="check that models, migrations and reference data agree")
     serve = sub.add_parser("serve", help="serve the portal with uvicorn")
     serve.add_argument("--reload", action="store_true")
@@ -161,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_seed(settings)
     elif args.command == "grant-admin":
         cmd_grant_admin(settings, args.sub, args.name)
+    elif args.command == "api-client":
+        return cmd_api_client(settings, args)
     elif args.command == "check":
         cmd_check(settings)
     elif args.command == "retention":

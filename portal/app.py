@@ -35,6 +35,7 @@ from portal.web.throttling import build_throttle
 log = logging.getLogger("portal")
 
 SESSION_COOKIE = "portal_session"
+API_PREFIX = "/api/"
 
 
 def _area_routes(settings: Settings, svc: Services) -> list[BaseRoute]:
@@ -76,9 +77,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(NulRefusalMiddleware),
-        Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/idp/token", "/idp/userinfo")),
+        # The API (/api/) is called by department systems with bearer tokens, never with the
+        # browser's cookie: no cross-site check (no ambient credential to abuse) and no session.
+        Middleware(CrossSiteRefusalMiddleware, exempt_prefixes=("/idp/token", "/idp/userinfo", API_PREFIX)),
         Middleware(ServerSessionMiddleware, store=sessions, cookie_name=SESSION_COOKIE,
-                   https_only=settings.https_only),
+                   https_only=settings.https_only, skip_prefixes=("/static/", API_PREFIX)),
     ]
     app = Starlette(
         routes=routes,

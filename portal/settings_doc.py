@@ -36,7 +36,7 @@ requests are let through (and a warning is logged).
 """
 
 
-WHO = {"ip": "client IP"}  # how a limit's `per` is said
+WHO = {"ip": "client IP", "client": "API client"}  # how a limit's `per` is said
 
 
 def limit_settings() -> tuple[Setting, ...]:

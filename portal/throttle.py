@@ -61,6 +61,8 @@ LIMITS: dict[str, Limit] = {
     "download": Limit("30 per 10 minutes; 300 per day", "account", "receipt and archive PDF downloads"),
     # Tight: it tells whether someone has died and a case is being handled.
     "in_progress": Limit("5 per hour; 10 per day", "account", "newly typed 身份证号 checked for a case in progress"),
+    "api_client": Limit("600 per minute; 20000 per hour", "client", "calls of one department client to /api/v1"),
+    "api_token": Limit("30 per minute; 300 per hour", "ip", "token requests at /api/v1/token"),
 }
 
 

@@ -63,6 +63,7 @@ class Matter:
     summary: str
     policy_slug: str
     note: str
+    proactive: bool = False  # 主动办: started as soon as a department reports the death, family or not
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,10 @@ class Catalogue:
         chosen = [m for m in self.matters if m.code in wanted]
         return _dependency_order(chosen)
 
+    def proactive_matters(self) -> list[Matter]:
+        """Matters that must happen whether or not a family applies (户口注销, benefit stops), in order."""
+        return _dependency_order([m for m in self.matters if m.proactive])
+
     def dependencies_among(self, matters: list[Matter] | tuple[Matter, ...]) -> dict[str, tuple[str, ...]]:
         """For each matter, the matters it waits for among ``matters`` only.
 
@@ -224,6 +229,7 @@ def _build(data: dict[str, Any]) -> tuple[Catalogue | None, list[str]]:
                 summary=m["summary"],
                 policy_slug=m["policy_slug"],
                 note=m["note"],
+                proactive=m["proactive"],
             )
             for m in matters
         ),

@@ -36,6 +36,7 @@ _SPECS: dict[str, tuple[str, _Spec]] = {
             "summary": (str, True, None),
             "policy_slug": (str, True, None),
             "note": (str, False, ""),
+            "proactive": (bool, False, False),
         },
     ),
     "county": (

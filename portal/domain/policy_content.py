@@ -47,7 +47,8 @@ __all__ = [
 #: 申请事项 / matters, in the order the index pages show them; the names are the catalogue's
 #: (content/catalogue.toml), so a county renames a matter or a department in one place.
 MATTER_ORDER: tuple[str, ...] = (
-    "certificate", "cremation", "hukou", "pension", "medical", "provident", "veteran", "disability", "assistance",
+    "certificate", "cremation", "hukou", "pension_stop", "pension", "medical", "provident", "veteran", "disability",
+    "assistance",
 )
 MATTER_LABELS: dict[str, str] = {code: default_catalogue().matter(code).name for code in MATTER_ORDER}
 

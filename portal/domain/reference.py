@@ -24,6 +24,7 @@ __all__ = [
     "PENSION_TYPES",
     "PENSION_HINTS",
     "CHANNELS",
+    "ORIGIN_CHANNELS",
     "ROLES",
     "ASHES_CATEGORIES",
     "ASHES_NAME_PROMPTS",
@@ -209,6 +210,8 @@ CHANNELS: tuple[tuple[str, str], ...] = (
     ("walk_in", "窗口代办（家属到场）"),
     ("phone", "电话代办"),
 )
+# How a case may have started besides the channels staff record: a department's fact (主动办).
+ORIGIN_CHANNELS: tuple[tuple[str, str], ...] = CHANNELS + (("proactive", "主动办（部门数据发起）"),)
 
 ROLES: tuple[tuple[str, str], ...] = (
     ("window_clerk", "乡镇（街道）窗口人员"),

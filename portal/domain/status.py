@@ -38,6 +38,10 @@ OPEN = frozenset({WAITING, PENDING, IN_PROGRESS, RETURNED})
 APP_DRAFT, APP_SUBMITTED, APP_RETURNED, APP_ACCEPTED, APP_COMPLETED = (
     "draft", "submitted", "returned", "accepted", "completed",
 )
+# 主动办: a department's fact (a death certificate, a cremation) opened the case before any family
+# applied; its department tasks already run. A family's submission joins it (-> submitted), and
+# their own draft, now part of it, is "merged" (kept for the log, no longer shown).
+APP_PROACTIVE, APP_MERGED = "proactive", "merged"
 
 # action -> statuses it may start from, and where it leads
 TASK_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -54,6 +58,8 @@ APP_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "return": (frozenset({APP_SUBMITTED}), APP_RETURNED),
     "resubmit": (frozenset({APP_RETURNED}), APP_SUBMITTED),
     "complete": (frozenset({APP_ACCEPTED}), APP_COMPLETED),
+    "join": (frozenset({APP_PROACTIVE}), APP_SUBMITTED),
+    "merge": (frozenset({APP_DRAFT}), APP_MERGED),
 }
 
 
@@ -83,7 +89,8 @@ def task_actions(status: str) -> list[str]:
 
 ACTION_WORDS = {"take": "接办", "complete": "办结", "refuse": "不予办理", "return": "退回补正",
                 "release": "开始办理", "resume": "恢复办理"}
-APP_ACTION_WORDS = {"accept": "受理", "return": "退回", "resubmit": "重新提交", "complete": "办结"}
+APP_ACTION_WORDS = {"accept": "受理", "return": "退回", "resubmit": "重新提交", "complete": "办结",
+                    "join": "由家属补充提交", "merge": "并入主动办理的申请"}
 
 
 def _why_not(current: str, action: str) -> str:
@@ -128,6 +135,8 @@ APP_FAMILY_LABELS = {
     APP_RETURNED: "需要修改后重新提交",
     APP_ACCEPTED: "已受理，各部门办理中",
     APP_COMPLETED: "全部办结",
+    APP_PROACTIVE: "主动办理中，待家属补充",
+    APP_MERGED: "已并入主动办理的申请",
 }
 APP_STAFF_LABELS = {
     APP_DRAFT: "草稿",
@@ -135,10 +144,12 @@ APP_STAFF_LABELS = {
     APP_RETURNED: "已退回家属",
     APP_ACCEPTED: "已受理",
     APP_COMPLETED: "已办结",
+    APP_PROACTIVE: "主动办（待家属补充）",
+    APP_MERGED: "已并入主动办",
 }
 APP_TAG_KINDS = {
     APP_DRAFT: "waiting", APP_SUBMITTED: "pending", APP_RETURNED: "returned",
-    APP_ACCEPTED: "active", APP_COMPLETED: "done",
+    APP_ACCEPTED: "active", APP_COMPLETED: "done", APP_PROACTIVE: "active", APP_MERGED: "waiting",
 }
 
 

@@ -3,6 +3,11 @@
 
 Personal numbers are never stored in clear (see portal/models/core.py).
 """
+from portal.models.api import (  # the machine interface (/api/v1)
+    ApiClient,
+    ChangeCounter,
+    WebhookSubscription,
+)
 from portal.models.core import (
     Application,
     ApplicationMatter,
@@ -25,6 +30,7 @@ from portal.models.core import (
     WebSession,
     utcnow,
 )
+from portal.models.exchange import CaseException, CaseInvitation, ExchangeEvent
 from portal.models.oversight import (  # issue 16: 月对账 and retention runs
     ReconConfirmation,
     ReconLine,
@@ -57,4 +63,10 @@ __all__ = [
     "ReconLine",
     "ReconConfirmation",
     "RetentionRun",
+    "ApiClient",
+    "WebhookSubscription",
+    "ChangeCounter",
+    "ExchangeEvent",
+    "CaseException",
+    "CaseInvitation",
 ]

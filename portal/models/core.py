@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -82,9 +83,10 @@ class Application(TimestampMixin, Base):
     __tablename__ = "application"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)  # 编号, set on submit
-    account_id: Mapped[int] = mapped_column(ForeignKey("citizen_account.id"), index=True)
+    # NULL for a proactive case (主动办) until a family joins it
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("citizen_account.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
-    channel: Mapped[str] = mapped_column(String(20), default="online")  # online | walk_in | phone
+    channel: Mapped[str] = mapped_column(String(20), default="online")  # online | walk_in | phone | proactive
     entered_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
     scenario: Mapped[str | None] = mapped_column(String(20))
     county_code: Mapped[str | None] = mapped_column(String(6), index=True)
@@ -205,6 +207,8 @@ class DepartmentTask(TimestampMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Position in the change feed (GET /api/v1/tasks?cursor=…), set on every write: services/task_feed.py
+    change_seq: Mapped[int | None] = mapped_column(BigInteger, index=True)
     __mapper_args__ = {"version_id_col": version}
 
     application: Mapped[Application] = relationship(back_populates="tasks")

@@ -26,8 +26,9 @@ from portal.models import Application, CitizenAccount
 from portal.services.events import Actor, record
 
 # An application in one of these states no longer blocks a new one for the same deceased
-# (the status machine, portal.domain.status, has no refused or withdrawn application).
-INACTIVE_STATUSES = (st.APP_DRAFT, st.APP_COMPLETED)
+# (the status machine, portal.domain.status, has no refused or withdrawn application). A proactive
+# case (主动办) does not block either: the family's submission joins it (portal/services/proactive.py).
+INACTIVE_STATUSES = (st.APP_DRAFT, st.APP_COMPLETED, st.APP_PROACTIVE, st.APP_MERGED)
 
 
 class NotFound(LookupError):

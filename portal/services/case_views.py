@@ -3,7 +3,7 @@ in staff words, the actions the status allows. Access is checked here (NotFound 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -15,13 +15,13 @@ from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.event_wording import EventFacts, staff_wording
 from portal.models import Application, DepartmentTask, Event, StaffMember
-from portal.services import pii
+from portal.services import case_exceptions, pii
 from portal.services.casework import StaffLike, matter_name
 from portal.services.disclosure import revealable, viewable_application
 from portal.services.progress import TaskView, TimelineItem, task_views, timeline_item
+from portal.services.queues import CHANNELS
 from portal.services.summaries import CaseSummary, DeceasedSummary, PartySummary, TaskSummary
 from portal.services.tasks import medical_settlement, workable_task
-from portal.services.window import CHANNELS
 
 MaskedField = pii.MaskedField  # a personal number as the back office shows it
 
@@ -62,6 +62,7 @@ class StaffApplicationView:
     entered_by: str
     reveal_options: list[tuple[str, str]]  # the numbers this staff member may open, for the form
     may_accept: bool
+    exceptions: list[case_exceptions.ExceptionView] = field(default_factory=list)  # 数据不一致, open first
 
 
 def staff_application(session: Session, application_id: int, staff: StaffLike, vault: Vault, *,
@@ -81,6 +82,7 @@ def staff_application(session: Session, application_id: int, staff: StaffLike, v
         entered_by=_staff_name(session, app.entered_by_staff_id),
         reveal_options=[(p.key, p.label) for p in personal if p.key in allowed and p.revealable],
         may_accept=staff.may_accept(app.county_code),
+        exceptions=case_exceptions.for_case(session, app),
     )
 
 

@@ -24,7 +24,7 @@ class StaffLike(Protocol):
     """What the use cases need of a staff member (auth.permissions.Staff, a frozen dataclass, fits)."""
 
     @property
-    def id(self) -> int: ...
+    def id(self) -> int | None: ...  # None: a department system (portal.domain.api_scope.ClientScope)
     @property
     def name(self) -> str: ...
     @property
@@ -72,7 +72,10 @@ def county_name(code: str | None) -> str:
 # --- the event log's view of a change -----------------------------------------------------------
 
 def staff_actor(staff: StaffLike, ip: str | None = None) -> Actor:
-    return Actor("staff", staff.id, staff.name, ip)
+    """The event log's actor: the staff member, or the department system acting through the API."""
+    kind = getattr(staff, "actor_kind", "staff")
+    actor_id = getattr(staff, "record_id", None) if kind != "staff" else staff.id
+    return Actor(kind, actor_id, staff.name, ip)
 
 
 def task_snapshot(task: DepartmentTask) -> dict[str, Any]:

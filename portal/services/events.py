@@ -77,3 +77,7 @@ def _refuse_event_changes(session: Session, _ctx: object, _instances: object) ->
     for obj in session.dirty:
         if isinstance(obj, Event) and session.is_modified(obj):
             raise AppendOnlyError("events are append-only")
+
+
+# Task writes are numbered for the change feed wherever they happen (a listener like the one above).
+from portal.services import task_feed  # noqa: E402,F401

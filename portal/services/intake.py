@@ -175,8 +175,10 @@ def _has_pension_task(session: Session, app: Application) -> bool:
     ) is not None
 
 
-def _create_tasks(session: Session, app: Application, answers: dict[str, Any], submitted_on: date,
-                  catalogue: Catalogue) -> list[DepartmentTask]:
+def create_tasks(session: Session, app: Application, answers: dict[str, Any], submitted_on: date,
+                 catalogue: Catalogue) -> list[DepartmentTask]:
+    """The department tasks of the matters asked for (and their automatic follow-ups), waiting for
+    the window; matters already on the case (a proactive case's) are kept as they are."""
     flags = set(answers.get("flags") or [])
     requested = set(answers.get("matters") or [])
     matters = catalogue.tasks_for(
@@ -187,12 +189,16 @@ def _create_tasks(session: Session, app: Application, answers: dict[str, Any], s
         disability="disability" in flags,
         assistance="assistance" in flags,
     )
+    existing = {t.matter_code: t for t in session.scalars(
+        select(DepartmentTask).where(DepartmentTask.application_id == app.id))} if app.id else {}
     county = answers["d_hukou"].split(":", 1)[0]
     dependencies = catalogue.dependencies_among(matters)
     # provisional: the window's acceptance counts them again from its day (workflow.accept)
     due = schedule({m.code: m.time_limit_days for m in matters}, dependencies, submitted_on)
     by_code: dict[str, DepartmentTask] = {}
     for matter in matters:
+        if matter.code in existing:
+            continue
         session.add(ApplicationMatter(application_id=app.id, matter_code=matter.code,
                                       automatic=matter.code not in requested))
         task = DepartmentTask(
@@ -206,9 +212,11 @@ def _create_tasks(session: Session, app: Application, answers: dict[str, Any], s
         session.add(task)
         by_code[matter.code] = task
     session.flush()
+    every = {**existing, **by_code}
     for code, needs in dependencies.items():
         for dep in needs:
-            session.add(TaskDependency(task_id=by_code[code].id, depends_on_id=by_code[dep].id))
+            if code in by_code:  # an existing task's dependencies were set when it was made
+                session.add(TaskDependency(task_id=every[code].id, depends_on_id=every[dep].id))
     return list(by_code.values())
 
 
@@ -255,6 +263,12 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
 
     deceased_bidx = pii.index(vault, pii.Kind.ID_CARD, draft.answers["d_id"]) or ""
     _one_submission_per_deceased_at_a_time(session, app, deceased_bidx)
+    from portal.services import proactive  # it builds on this module: imported when used
+
+    case = proactive.proactive_case(session, deceased_bidx)
+    if case is not None:  # a department reported the death first (主动办): this family joins that case
+        joined = proactive.join(session, vault, case, app, draft, applicant, actor, local_now, catalogue)
+        return SubmitResult("submitted", joined) if joined is not None else SubmitResult("already", app)
     other = active_for_deceased(session, vault, draft.answers["d_id"], exclude_id=app.id)
     if other is not None:
         return SubmitResult("duplicate", app, duplicate=other)
@@ -281,7 +295,7 @@ def submit(session: Session, vault: Vault, *, account_id: int, submit_key: str, 
     write_draft(vault, app, draft)
     materialize(session, vault, app, draft.answers, applicant)
     session.flush()
-    tasks = _create_tasks(session, app, draft.answers, local_now.date(), catalogue)
+    tasks = create_tasks(session, app, draft.answers, local_now.date(), catalogue)
     record(
         session, actor, "citizen:application:submit",
         f"提交了身后一件事联办申请，编号 {app.number}，共 {len(tasks)} 个办理事项",

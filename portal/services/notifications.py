@@ -29,9 +29,9 @@ FLUSH_KIND = "sms.flush"
 
 
 def family_phone_enc(application: Application) -> str | None:
-    """The applicant's phone (sealed), else the recipient's."""
+    """The applicant's phone (sealed), else the recipient's, else the next of kin a department named."""
     parties = {p.role: p for p in application.parties}
-    for role in ("applicant", "recipient"):
+    for role in ("applicant", "recipient", "contact"):  # contact: the next of kin a proactive case was told of
         party = parties.get(role)
         if party is not None and party.phone_enc:
             return party.phone_enc
@@ -194,6 +194,15 @@ def msg_remind_hukou(number: str, due: str, days: int) -> str:
 def msg_remind_pension(number: str, due: str, days: int) -> str:
     return (f"您好，逝者的丧葬补助金、抚恤金一般在去世后{days}天内申领（约{due}前），"
             f"具体以当地人社部门为准。如需帮助，请拨打12345。编号{number}。")
+
+
+def msg_proactive_invite(number: str, county: str, link: str) -> str:
+    return (f"您好，{county}各部门已收到您家人去世的信息，请节哀。户口注销、待遇停发等已主动为您办理（编号{number}），"
+            f"不用您跑。丧葬费、抚恤金、医保等还需要您确认，已知的信息都已填好，点此补充后提交：{link}")
+
+
+def msg_fact_reported(number: str, what: str, words: str) -> str:
+    return f"您好，{what}（{words}）。编号{number}，详情可在“我的申请”里查看。"
 
 
 def msg_remind_draft(link: str) -> str:

@@ -55,7 +55,7 @@ class MyRow:
 
 def my_applications(session: Session, account_id: int) -> list[MyRow]:
     apps = session.scalars(
-        select(Application).where(Application.account_id == account_id)
+        select(Application).where(Application.account_id == account_id, Application.status != st.APP_MERGED)
         .options(selectinload(Application.tasks), selectinload(Application.deceased))
         .order_by(Application.id.desc())
     ).all()
@@ -211,7 +211,8 @@ def progress_stamp(session: Session, application_id: int, account_id: int | None
              .where(DepartmentTask.application_id == application_id).scalar_subquery())
     query = select(Application.version, last, versions, count).where(Application.id == application_id)
     if account_id is not None:
-        query = query.where(Application.account_id == account_id, Application.status != st.APP_DRAFT)
+        query = query.where(Application.account_id == account_id,
+                            Application.status.not_in((st.APP_DRAFT, st.APP_MERGED)))
     row = session.execute(query).first()
     if row is None:
         return None
@@ -225,7 +226,7 @@ def citizen_application(session: Session, application_id: int, account_id: int) 
         .options(selectinload(Application.tasks).selectinload(DepartmentTask.depends_on),
                  joinedload(Application.deceased))
     )
-    return None if app is None or app.status == st.APP_DRAFT else app
+    return None if app is None or app.status in (st.APP_DRAFT, st.APP_MERGED) else app
 
 
 def progress(session: Session, app: Application, *, on: date | None = None) -> ProgressView:

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from portal.domain import clock
 from portal.domain import status as st
+from portal.domain.reference import ORIGIN_CHANNELS
 from portal.models import Application, Deceased, DepartmentTask, Party
 from portal.services import digest
 from portal.services.casework import StaffLike, catalogue, matter_name
 from portal.services.progress import correction_requests as correction_requests  # web/apply.py asks here
 from portal.services.progress import waiting_on
-from portal.services.window import CHANNELS
 
 PAGE_SIZE = 50
 
@@ -42,7 +42,9 @@ WINDOW_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "returned": ("已退回家属", (st.APP_RETURNED,)),
     "accepted": ("已受理", (st.APP_ACCEPTED,)),
     "completed": ("已办结", (st.APP_COMPLETED,)),
+    "proactive": ("主动办（待家属补充）", (st.APP_PROACTIVE,)),
 }
+CHANNELS = dict(ORIGIN_CHANNELS)
 
 
 # --- officer queue ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the status through portal.domain.status, logs an Event and queues the family's S
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -139,9 +140,21 @@ def parse_result(session: Session, task: DepartmentTask,
     return result, amount
 
 
+@dataclass(frozen=True)
+class Reporter:
+    """A department system reporting a result (an exchanged fact) instead of an officer's click:
+    the log names the system, no officer is assigned, and the family reads `words`."""
+
+    actor: Actor
+    words: str  # 由殡仪馆系统自动报送
+
+
 def complete_task(session: Session, task_id: int, version: int | str | None, staff: StaffLike,
-                  fields: Mapping[str, Any], *, ip: str | None = None) -> DepartmentTask:
-    """Finish a task with the result its matter needs; startable dependents begin."""
+                  fields: Mapping[str, Any], *, ip: str | None = None, reporter: Reporter | None = None) -> DepartmentTask:
+    """Finish a task with the result its matter needs; startable dependents begin.
+
+    `staff` decides who may (an officer, or a department system's scope); `reporter` is set when
+    a system reported the result (portal/services/exchange.py)."""
     task = workable_task(session, task_id, staff)
     check_version(version, task, session, task=True)
     if task.status == st.WAITING or unmet_prerequisites(session, task):
@@ -155,19 +168,20 @@ def complete_task(session: Session, task_id: int, version: int | str | None, sta
     task.result = result or None
     task.amount = amount  # type: ignore[assignment]  # Numeric gives Decimal; the mapping says float
     task.message = message
-    task.assignee_id = task.assignee_id or staff.id
+    task.assignee_id = task.assignee_id or (None if reporter else staff.id)
     task.started_at = task.started_at or clock.now()
     task.finished_at = clock.now()
     flush(session)
     summary = st.result_summary(task.matter_code, task.result, task.amount)
     name = matter_name(task.matter_code)
-    record(session, staff_actor(staff, ip), "staff:task:complete",
-           f"“{name}”已办结" + (f"：{summary}" if summary else ""),
-           application_id=task.application_id, task_id=task.id, public=True,
+    actor = reporter.actor if reporter else staff_actor(staff, ip)
+    said = (f"：{summary}" if summary else "") + (f"（{reporter.words}）" if reporter else "")
+    record(session, actor, "system:task:complete" if reporter else "staff:task:complete",
+           f"“{name}”已办结{said}", application_id=task.application_id, task_id=task.id, public=True,
            before=before, after=task_snapshot(task))
     app = task.application
     sms.queue_sms(session, app, sms.msg_task_done(app.number or str(app.id), name, summary))
-    _after_finish(session, task, staff_actor(staff, ip))
+    _after_finish(session, task, actor)
     return task
 
 

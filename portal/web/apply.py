@@ -13,6 +13,7 @@ from portal.config import Settings
 from portal.web.apply_check import done_page, submit_post
 from portal.web.apply_fix import fix_page
 from portal.web.apply_steps import (
+    claim_page,
     in_progress_page,
     saved_page,
     start_page,
@@ -28,6 +29,7 @@ def routes(settings: Settings, svc: Services) -> list[Route]:
         Route("/apply", start_page, methods=["GET"]),
         Route("/apply/start", start_post, methods=["POST"]),
         Route("/apply/saved", saved_page, methods=["GET"]),
+        Route("/apply/claim/{token}", claim_page, methods=["GET"]),
         Route("/apply/in-progress", in_progress_page, methods=["GET"]),
         Route("/apply/submit", submit_post, methods=["POST"]),
         Route("/apply/step/{step}", step_page, methods=["GET", "POST"]),

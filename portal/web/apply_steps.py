@@ -16,6 +16,7 @@ from portal.db import transaction
 from portal.domain import application_form as steps
 from portal.domain.catalogue import default_catalogue
 from portal.services import applications as drafts
+from portal.services import proactive
 from portal.services.events import record
 from portal.web.apply_check import check_page
 from portal.web.apply_view import (
@@ -81,6 +82,18 @@ def start_post(request: Request, form: FormData | None, user: SessionUser) -> Re
         draft = drafts.read_draft(svc.vault, app)
         resume = first_open(draft, facts_of(session, request, user))
     return redirect(f"/apply/step/{resume}")
+
+
+@page
+@citizen_only
+def claim_page(request: Request, form: FormData | None, user: SessionUser) -> Response:
+    """The link in the text inviting the next of kin of a proactive case (主动办) to finish online."""
+    if not user.can_apply_online:
+        return redirect("/apply")
+    svc = services(request)
+    proactive.claim_into_draft(svc.db, svc.vault, str(request.path_params["token"])[:64], user.account_id,
+                               actor(request, user))
+    return redirect("/apply")
 
 
 @page
@@ -164,6 +177,7 @@ def _step_page(request: Request, form: FormData | None, user: SessionUser) -> Re
                                                            back_check=back_check))
         draft = drafts.save_step(svc.vault, app, step.name, values, step.fields, complete=True)
         if step.name == "deceased":
+            proactive.fill_from_case(session, svc.vault, app)  # a department reported the death: pre-fill
             other = drafts.find_in_progress(session, svc.vault, actor(request, user), values["d_id"],
                                             exclude_id=app.id)
             if other is not None:

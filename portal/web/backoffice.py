@@ -23,7 +23,7 @@ from portal.config import Settings
 from portal.db import transaction
 from portal.domain import status as st
 from portal.domain.reference import APPLICANT_RELATIONS
-from portal.services import case_views, casework, disclosure, notifications, queues, tasks
+from portal.services import case_exceptions, case_views, casework, disclosure, notifications, queues, tasks
 from portal.services import staff as staff_accounts
 from portal.services import window as win
 from portal.services.errors import Invalid, NotFound, WorkflowError
@@ -104,8 +104,10 @@ def window(request: Request, form: FormData | None, staff: Staff) -> Response:
     q = (request.query_params.get("q") or "").strip()[:40]
     with services(request).db() as session:
         rows, counts = queues.window_queue(session, staff, status=status, q=q)
+        exceptions = case_exceptions.open_in_county(session, staff.county_code)
     return render(request, "backoffice/window.html",
-                  _ctx(request, staff, rows=rows, counts=counts, status=status, q=q, filters=queues.WINDOW_FILTERS))
+                  _ctx(request, staff, rows=rows, counts=counts, status=status, q=q, filters=queues.WINDOW_FILTERS,
+                       exceptions=exceptions))
 
 
 def application_page(request: Request, staff: Staff, app_id: int, *, status_code: int = 200,

@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 # Areas whose pages carry personal data (the family's applications and drafts, the back office,
-# the sign-in round trip and the stand-in provider's login).
-PRIVATE_PREFIXES = ("/my", "/apply", "/admin", "/auth", "/login", "/logout", "/idp")
+# the sign-in round trip, the stand-in provider's login, and the departments' API).
+PRIVATE_PREFIXES = ("/my", "/apply", "/admin", "/auth", "/login", "/logout", "/idp", "/api")
 
 
 def _origin(url: str) -> str:

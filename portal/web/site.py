@@ -19,6 +19,7 @@ from starlette.routing import Route
 from portal.db import is_conflict, is_storage_failure
 from portal.services import jobs
 from portal.services.health import check_writable
+from portal.web.api import problems
 from portal.web.common import ELDER_COOKIE, page, redirect, render, safe_next, services
 from portal.web.throttling import too_many_requests
 
@@ -113,6 +114,9 @@ async def db_fault(request: Request, exc: Exception) -> Response:
     full disk, database down, still busy after the retries): 503, nothing was saved, try again
     shortly. Anything else is a defect: logged in full, the 500 page.
     """
+    if problems.is_api(request):  # the API's handlers answer their own; this is what got past them
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problems.for_status(request, 409 if is_conflict(exc) else 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     if is_conflict(exc):
         log.info("conflict on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         back = request.url.path if request.method == "GET" else _same_site_referer(request)
@@ -136,6 +140,8 @@ FAULT_HANDLERS = {SQLAlchemyError: db_fault}
 
 async def http_exception(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if problems.is_api(request):  # the machine interface answers problem+json, never a page
+        return problems.for_status(request, status, dict(getattr(exc, "headers", None) or {}))
     if status == 401:  # a page that needs a login (detail: the page): log in, then back
         return redirect("/login?next=" + safe_next(str(getattr(exc, "detail", "/"))))
     if status == 429 and isinstance(exc, HTTPException):  # throttled: say when to try again
@@ -146,6 +152,9 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    if problems.is_api(request):
+        log.error("API error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problems.for_status(request, 500)
     if isinstance(exc, SQLAlchemyError):  # e.g. raised in a middleware, outside the routes
         return await db_fault(request, exc)
     return error_page(request, 500)

@@ -22,6 +22,10 @@ What allowed and denied mean
   decision, not the outcome of the action.
 - 5xx, a 403 for a failed CSRF check, or 429 (throttled) decide nothing and fail the cell.
 
+The machine interface (/api/v1) ignores the browser's cookie: a department system calls it with a
+bearer token (tests/integration/test_api_scope.py checks clients of each department and county).
+Its protected routes are NOBODY here: every role of this matrix gets 401 problem+json.
+
 HEAD is answered by the GET handler and is expected to decide exactly as GET (not written twice).
 """
 from __future__ import annotations
@@ -62,6 +66,7 @@ OFFICERS = frozenset({OFFICER, OFFICER_OTHER_DEPARTMENT, OFFICER_OTHER_COUNTY})
 CASE_VIEWERS = frozenset({CLERK, OFFICER, ADMIN})  # staff who may view this application
 TASK_WORKER = frozenset({OFFICER})  # the department and county of the task
 ADMINS = frozenset({ADMIN})
+NOBODY: frozenset[str] = frozenset()  # /api/v1 with a cookie and no bearer token: 401 for everyone
 
 #: (route path as declared, method) -> roles allowed.
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -78,6 +83,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/apply/start", "POST"): SIGNED_IN,
     ("/apply/saved", "GET"): SIGNED_IN,
     ("/apply/in-progress", "GET"): SIGNED_IN,
+    ("/apply/claim/{token}", "GET"): SIGNED_IN,  # an invitation to a proactive case; a wrong token leads to /apply
     ("/apply/submit", "POST"): OWNER,  # the form names the family's own draft (submit_key)
     ("/apply/step/{step}", "GET"): SIGNED_IN,
     ("/apply/step/{step}", "POST"): SIGNED_IN,
@@ -110,6 +116,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/applications/{app_id:int}/accept", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/return", "POST"): WINDOW_OF_COUNTY,
     ("/admin/applications/{app_id:int}/channel", "POST"): WINDOW_OF_COUNTY,
+    ("/admin/applications/{app_id:int}/exceptions", "POST"): WINDOW_OF_COUNTY,  # no exception_id: 400
     ("/admin/applications/{app_id:int}/reveal", "POST"): CASE_VIEWERS,
     ("/admin/tasks", "GET"): OFFICERS,
     ("/admin/tasks/{task_id:int}", "GET"): TASK_WORKER,
@@ -127,6 +134,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/export", "GET"): STAFF,  # without `what`: their queue (officers their tasks, the window its list)
     ("/admin/export/file", "GET"): STAFF,
     ("/admin/export/file", "POST"): STAFF,  # without a reason: 400
+    ("/admin/api-clients", "GET"): ADMINS,
+    ("/admin/api-clients", "POST"): ADMINS,  # the empty form: 400 with the fields
+    ("/admin/api-clients/{client_id:str}/rotate", "POST"): ADMINS,
+    ("/admin/api-clients/{client_id:str}/revoke", "POST"): ADMINS,
+    # the machine interface (bearer tokens; see the note above)
+    ("/api/v1/openapi.json", "GET"): EVERYONE,
+    ("/api/v1/docs", "GET"): EVERYONE,
+    ("/api/v1/problems/{problem:str}", "GET"): EVERYONE,
+    ("/api/v1/token", "POST"): NOBODY,  # no HTTP Basic client credentials: 401 invalid_client
+    ("/api/v1/me", "GET"): NOBODY,
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.
@@ -146,6 +163,8 @@ PATH_PARAMS: dict[str, str] = {
     "action": "take",
     "token": "{token}",
     "slug": "{slug}",
+    "client_id": "{client_id}",  # a department client opened by the test
+    "problem": "validation",
 }
 
 #: The minimal form sent with a POST besides the CSRF token (placeholders as above). Only what is

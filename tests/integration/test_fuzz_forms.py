@@ -40,12 +40,18 @@ FUZZED_POSTS = {
     "/apply/{app_id:int}/fix/{step}", "/apply/{app_id:int}/fix/{step}/check",  # test_apply_forms
     "/admin/applications/{app_id:int}/accept", "/admin/applications/{app_id:int}/return",
     "/admin/applications/{app_id:int}/channel", "/admin/applications/{app_id:int}/reveal",
+    "/admin/applications/{app_id:int}/exceptions",
     "/admin/tasks/{task_id:int}/{action:str}",  # test_staff_forms
     "/admin/staff", "/admin/staff/{member_id:int}/active", "/prefs/elder",
     "/admin/applications/{app_id:int}/archive.pdf", "/admin/jobs/{job_id:int}/retry",
-    "/admin/jobs/{job_id:int}/cancel",  # test_admin_forms
+    "/admin/jobs/{job_id:int}/cancel", "/admin/api-clients",  # test_admin_forms
 }
-NOT_FUZZED = {"/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)"}
+NOT_FUZZED = {
+    "/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)",
+    "/api/v1/token": "OAuth form of the machine interface: schemathesis (test_api_schema.py) and test_api_token.py",
+    "/admin/api-clients/{client_id:str}/rotate": "reads no field but the CSRF token (test_api_admin.py)",
+    "/admin/api-clients/{client_id:str}/revoke": "reads no field but the CSRF token (test_api_admin.py)",
+}
 
 
 def test_every_form_route_is_fuzzed(app) -> None:  # type: ignore[no-untyped-def]
@@ -308,6 +314,7 @@ def test_staff_forms(staffed: Staffed, db, vault, capsys) -> None:  # type: igno
         "return": fz.form({"version": fz.value(kind="number"), "reason": reason}),
         "channel": fz.form({"version": fz.value(kind="number"), "channel": fz.value(list(wf.CHANNELS))}),
         "reveal": fz.form({"field": fz.value(list(wf.REVEALABLE)), "reason": reason}),
+        "exceptions": fz.form({"exception_id": fz.value(kind="number"), "resolution": reason}),
     }
     task_form = fz.form({
         "version": fz.value(kind="number"), "settlement_amount": fz.value(["-320.50", "1200"], kind="number"),
@@ -366,13 +373,15 @@ def test_admin_forms(staffed: Staffed, db, vault, settings, capsys) -> None:  # 
         "county_code": fz.value([c.code for c in cat.counties]),
     })
     active_form = fz.form({"version": fz.value(kind="number"), "active": fz.value(["1", "0"])})
+    api_client_form = fz.form({"name": fz.value(["鹿城区医保局业务系统"]), "department": fz.value([d.code for d in cat.departments]),
+                               "county_code": fz.value([c.code for c in cat.counties])})
     elder_form = fz.form({"elder": fz.value(["1", "0"]), "next": fz.value(["/", "/policy", "//evil.example", "/\\evil"])})
     admin, token = staffed.clients["admin"], staffed.tokens["admin"]
 
     @fz.fuzz_settings(examples=100)
     @given(data=st.data())
     def case(data: st.DataObject) -> None:
-        which = data.draw(st.sampled_from(("staff", "staff", "active", "archive", "job", "elder")), "form")
+        which = data.draw(st.sampled_from(("staff", "staff", "active", "archive", "job", "elder", "api_client")), "form")
         if which == "staff":
             posted = data.draw(staff_form, "fields")
             fz.send(admin, "admin", "POST", "/admin/staff", data={"csrf_token": token, **posted}, follow=True)
@@ -387,6 +396,9 @@ def test_admin_forms(staffed: Staffed, db, vault, settings, capsys) -> None:  # 
             posted = data.draw(fz.form({"archive_reason": fz.HOSTILE}), "fields")
             fz.send(admin, "admin", "POST", f"/admin/applications/{case_id}/archive.pdf",
                     data={"csrf_token": token, **posted}, follow=True)
+        elif which == "api_client":
+            posted = data.draw(api_client_form, "fields")
+            fz.send(admin, "admin", "POST", "/admin/api-clients", data={"csrf_token": token, **posted}, follow=True)
         elif which == "job":
             job_id = data.draw(st.one_of(st.sampled_from(job_ids or [1]), st.integers(0, 10**9)), "job")
             verb = data.draw(st.sampled_from(("retry", "cancel")), "verb")
