@@ -94,6 +94,8 @@ STAFF_EVENTS: dict[str, tuple[str, Callable[[EventFacts], str]]] = {
     "staff:exception:resolve": ("核实不一致", _same),
     "staff:pii:reveal": ("查看完整号码", _same),
     "staff:pii:export": ("导出完整号码", _same),
+    "staff:reconcile:confirm": ("确认月对账", _same),
+    "staff:reconcile:close": ("月对账结账", _same),
     "staff:receipt:print": ("打印回执", _same),
     "staff:account:create": ("开通工作人员", _same),
     "staff:account:activate": ("启用工作人员", _same),

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.crypto import Vault
+from portal.domain import reconciliation as rules
 from portal.models import Application
-from portal.services import disclosure, pii, queues
+from portal.services import disclosure, pii, queues, reconciliation
 from portal.services import statistics as stats_service
-from portal.services.casework import StaffLike, required_reason, staff_actor
+from portal.services.casework import StaffLike, catalogue, required_reason, staff_actor
 from portal.services.events import record
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -92,11 +93,13 @@ class Request:
     params: dict[str, str]
     reason: str | None = None
     ip: str | None = None
+    overdue_after: int = 5  # RECONCILE_OVERDUE_WORKDAYS
 
 
-def deceased_ids(session: Session, vault: Vault, staff: StaffLike, app_ids: Sequence[int],
+def deceased_ids(session: Session, vault: Vault, staff: StaffLike | None, app_ids: Sequence[int],
                  reason: str | None, *, ip: str | None = None, context: str = "导出") -> dict[int, str]:
-    """Each application's deceased 身份证号, masked; in full where a reason is given and allowed (logged)."""
+    """Each application's deceased 身份证号, masked; in full where a reason is given and allowed (logged).
+    Without a staff member (the command line) every number stays masked."""
     if reason is not None:
         reason = required_reason(reason, field="reason",
                                  message="请写明导出完整身份证号的原因（例如：与公安户籍系统核对），每次导出都会记录")
@@ -104,7 +107,7 @@ def deceased_ids(session: Session, vault: Vault, staff: StaffLike, app_ids: Sequ
     apps = session.scalars(select(Application).where(Application.id.in_(list(app_ids)))).all() if app_ids else []
     for app in apps:
         value = pii.opened(app, vault, REVEAL_FIELD)
-        if reason is not None and disclosure.may_reveal(app, staff, REVEAL_FIELD):
+        if reason is not None and staff is not None and disclosure.may_reveal(app, staff, REVEAL_FIELD):
             out[app.id] = value
             record(session, staff_actor(staff, ip), "staff:pii:export",
                    f"{context}时查看了{disclosure.REVEALABLE[REVEAL_FIELD]}，原因：{reason}", application_id=app.id,
@@ -164,6 +167,37 @@ def _statistics(session: Session, vault: Vault, staff: StaffLike, role: str, req
     return statistics_tables(stats_service.statistics(session, scope))
 
 
+def reconciliation_tables(view: reconciliation.MonthView, ids: dict[int, str]) -> list[Table]:
+    """The 月对账 as one table: exceptions first, every department's state and date; a zero report
+    when the county had no death that month."""
+    state = {"closed": "已结账（冻结）", "open": "未结账"}[view.status]
+    columns = ["县（市、区）", "编号", "逝者", "逝者身份证号", "去世日期", "得知日期",
+               *[c.label for c in rules.COLUMNS], "异常"]
+    table = Table(f"月对账 {view.county_label} {view.month}", columns)
+    counties = {c.code: c.name for c in catalogue().counties}
+    for r in view.rows:
+        cells = [f"{r.cells[c.code]['text']}{' ' + r.cells[c.code]['on'] if r.cells[c.code].get('on') else ''}"
+                 for c in rules.COLUMNS]
+        table.rows.append([counties.get(r.county, r.county), r.number, r.person,
+                           ids.get(r.application_id, "") if r.application_id else "",
+                           r.death_date.isoformat() if r.death_date else "", r.known_on.isoformat() if r.known_on else "",
+                           *cells, "；".join(f"{rules.EXCEPTION_WORDS[k]}：{w}" for k, w in r.exceptions)])
+    if view.zero_report:
+        table.rows.append([view.county_label, "", f"零报告：{view.month} 无死亡记录（{state}）", *[""] * (len(columns) - 3)])
+    for a in view.amendments:
+        table.rows.append(["", "", a.person, "", "", "", *[""] * len(rules.COLUMNS), f"结账后更正：{a.words}"])
+    return [table]
+
+
+def _reconciliation(session: Session, vault: Vault, staff: StaffLike, role: str, req: Request) -> list[Table]:
+    county = staff.county_code or req.params.get("county") or None
+    month_view = reconciliation.view(session, vault, req.params.get("month") or reconciliation.previous_month(),
+                                     county, overdue_after=req.overdue_after)
+    ids = deceased_ids(session, vault, staff, [r.application_id for r in month_view.rows if r.application_id],
+                       req.reason, ip=req.ip, context="导出月对账")
+    return reconciliation_tables(month_view, ids)
+
+
 Builder = Callable[[Session, Vault, StaffLike, str, Request], list[Table]]
 
 
@@ -180,6 +214,7 @@ class Exporter:
 EXPORTERS: dict[str, Exporter] = {
     "queue": Exporter("待办列表", queue_tables, True, frozenset({"officer", "window_clerk", "admin"}), ("status",)),
     "stats": Exporter("统计", _statistics, False, frozenset({"officer", "admin"}), ("county", "from", "to")),
+    "reconcile": Exporter("月对账", _reconciliation, True, frozenset({"officer", "admin"}), ("month", "county")),
 }
 
 

@@ -6,12 +6,14 @@ MONTHLY_HOOKS); the schedules live in portal.services.schedules.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from portal.db import transaction
-from portal.services import jobs, retention
+from portal.domain import clock
+from portal.services import jobs, reconciliation, retention
 from portal.services.jobs import JobContext
 
 log = logging.getLogger("portal.oversight")
@@ -34,5 +36,18 @@ def retention_run(session: Session, payload: dict[str, Any], ctx: JobContext) ->
     log.info("%s", line)
 
 
-#: What runs on the 10th for the month before (job_handlers.MONTHLY_HOOKS); the 月对账 adds itself.
-MONTHLY: list[Any] = []
+def monthly_reconciliation(session: Session, payload: dict[str, Any], ctx: JobContext) -> None:
+    """The 10th: open last month's reconciliation of every county for the departments to confirm
+    (the table itself is computed whenever it is looked at, and frozen when it is closed)."""
+    fired = str(payload.get("period") or "")[:10]
+    try:
+        on = date.fromisoformat(fired)
+    except ValueError:
+        on = clock.today()
+    month = reconciliation.previous_month(on)
+    new = reconciliation.open_months(session, month)
+    log.info("月对账 %s: %d county months opened", month, new)
+
+
+#: What runs on the 10th for the month before (job_handlers.MONTHLY_HOOKS).
+MONTHLY: list[Any] = [monthly_reconciliation]

@@ -18,7 +18,7 @@ the file; on PostgreSQL, VACUUM reclaims the space and the storage's own erasure
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,9 +33,12 @@ from portal.domain.event_wording import OTHER_LABEL, STAFF_EVENTS
 from portal.models import (
     Application,
     ApplicationMatter,
+    CaseException,
+    CaseInvitation,
     Deceased,
     DepartmentTask,
     Event,
+    ExchangeEvent,
     Notification,
     Party,
     Receipt,
@@ -68,6 +71,7 @@ class Plan:
     case_cutoff: datetime
     drafts: list[int] = field(default_factory=list)
     cases: list[int] = field(default_factory=list)
+    facts: list[int] = field(default_factory=list)  # exchange_event rows about nobody's case, as old as a case
 
 
 def cutoffs(policy: Policy, now: datetime) -> tuple[datetime, datetime]:
@@ -92,7 +96,10 @@ def plan(session: Session, policy: Policy, *, now: datetime | None = None) -> Pl
     cases = list(session.scalars(
         select(Application.id).where(Application.status == st.APP_COMPLETED, Application.completed_at < case_cutoff,
                                      still_personal).order_by(Application.id)))
-    return Plan(draft_cutoff, case_cutoff, drafts, cases)
+    facts = list(session.scalars(
+        select(ExchangeEvent.id).where(ExchangeEvent.application_id.is_(None), ExchangeEvent.received_at < case_cutoff,
+                                       ExchangeEvent.deceased_bidx.is_not(None)).order_by(ExchangeEvent.id)))
+    return Plan(draft_cutoff, case_cutoff, drafts, cases, facts)
 
 
 def _scrub(snapshot: dict[str, Any] | None, keep: frozenset[str]) -> dict[str, Any] | None:
@@ -131,15 +138,26 @@ def _anonymise_events(session: Session, app_ids: Sequence[int], *, detach: bool)
     return len(rows)
 
 
-#: Tables other modules own that hold personal data of a case: each gets (session, application ids,
-#: deleting the applications?) and returns rows changed. The exchange log registers itself here.
-EXTRA_ANONYMISERS: list[Callable[[Session, Sequence[int], bool], int]] = []
+def _exchange(session: Session, ids: Sequence[int], deleting: bool) -> dict[str, int]:
+    """The facts department systems pushed about these cases keep their type, sender and date; the
+    blind index goes, and so do the contradictions' words and the invitation's phone."""
+    counts = {"exchange_event": session.execute(
+        update(ExchangeEvent).where(ExchangeEvent.application_id.in_(ids))
+        .values(deceased_bidx=None, **({"application_id": None} if deleting else {}))).rowcount}  # type: ignore[attr-defined]
+    if deleting:
+        for model in (CaseException, CaseInvitation):
+            counts[model.__tablename__] = session.execute(
+                delete(model).where(model.application_id.in_(ids))).rowcount  # type: ignore[attr-defined]
+    else:
+        counts["case_exception"] = session.execute(update(CaseException).where(CaseException.application_id.in_(ids))
+                                                   .values(detail=ANONYMISED)).rowcount  # type: ignore[attr-defined]
+        counts["case_invitation"] = session.execute(update(CaseInvitation).where(CaseInvitation.application_id.in_(ids))
+                                                    .values(phone_enc=None)).rowcount  # type: ignore[attr-defined]
+    return counts
 
 
 def _delete_drafts(session: Session, ids: Sequence[int]) -> dict[str, int]:
-    counts = {"events": _anonymise_events(session, ids, detach=True)}
-    for extra in EXTRA_ANONYMISERS:
-        counts[extra.__name__] = extra(session, ids, True)
+    counts = {"events": _anonymise_events(session, ids, detach=True), **_exchange(session, ids, True)}
     session.execute(update(ReconLine).where(ReconLine.application_id.in_(ids))
                     .values(application_id=None, person=ANONYMISED))
     task_ids = select(DepartmentTask.id).where(DepartmentTask.application_id.in_(ids))
@@ -153,9 +171,7 @@ def _delete_drafts(session: Session, ids: Sequence[int]) -> dict[str, int]:
 
 
 def _anonymise_cases(session: Session, ids: Sequence[int]) -> dict[str, int]:
-    counts = {"events": _anonymise_events(session, ids, detach=False)}
-    for extra in EXTRA_ANONYMISERS:
-        counts[extra.__name__] = extra(session, ids, False)
+    counts = {"events": _anonymise_events(session, ids, detach=False), **_exchange(session, ids, False)}
     counts["recon_line"] = session.execute(update(ReconLine).where(ReconLine.application_id.in_(ids))
                                            .values(person=ANONYMISED)).rowcount  # type: ignore[attr-defined]
     for model in (Party, Deceased, Receipt, Notification):
@@ -172,13 +188,15 @@ def _anonymise_cases(session: Session, ids: Sequence[int]) -> dict[str, int]:
 
 def apply(session: Session, todo: Plan) -> dict[str, Any]:
     """Delete the planned drafts and anonymise the planned cases, in the caller's transaction."""
-    detail: dict[str, Any] = {"drafts": todo.drafts, "cases": todo.cases}
+    detail: dict[str, Any] = {"drafts": todo.drafts, "cases": todo.cases, "facts": todo.facts}
     if session.get_bind().dialect.name == "sqlite":  # zero what is deleted, whatever SQLite was built with
         session.execute(text("PRAGMA secure_delete = ON"))
     if todo.drafts:
         detail["draft_rows"] = _delete_drafts(session, todo.drafts)
     if todo.cases:
         detail["case_rows"] = _anonymise_cases(session, todo.cases)
+    if todo.facts:
+        session.execute(update(ExchangeEvent).where(ExchangeEvent.id.in_(todo.facts)).values(deceased_bidx=None))
     return detail
 
 
@@ -204,7 +222,7 @@ def run(session: Session, policy: Policy, *, dry_run: bool, trigger: str) -> Ret
     todo = plan(session, policy)
     record = RetentionRun(dry_run=dry_run, trigger=trigger, draft_cutoff=todo.draft_cutoff,
                           case_cutoff=todo.case_cutoff, started_at=clock.now())
-    detail = {"drafts": todo.drafts, "cases": todo.cases} if dry_run else apply(session, todo)
+    detail = {"drafts": todo.drafts, "cases": todo.cases, "facts": todo.facts} if dry_run else apply(session, todo)
     record.drafts_deleted, record.cases_anonymised = len(todo.drafts), len(todo.cases)
     record.detail = detail
     record.finished_at = clock.now()

@@ -21,6 +21,7 @@ AREAS = (
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
     "portal.web.reports",   # /admin/stats: statistics and their export
+    "portal.web.reconcile",  # /admin/reconcile: 月对账
     "portal.web.case_checks",  # /admin: facts that contradict a case, checked by the window
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
     "portal.web.api",       # /api/v1: the machine interface for department systems (bearer tokens)
