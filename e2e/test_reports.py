@@ -18,3 +18,18 @@ def test_statistics_page_at_phone_and_desktop(staff_context) -> None:  # type: i
     officer.goto("/admin/stats")
     expect(officer.locator("h1")).to_contain_text("人力资源和社会保障局")
     both_sizes(officer, "stats-officer")
+
+
+def test_reconciliation_page_confirm_at_phone_and_desktop(staff_context) -> None:  # type: ignore[no-untyped-def]
+    officer = staff_context("officer-gongan")
+    officer.goto("/admin/reconcile")
+    expect(officer.locator("h1")).to_contain_text("月对账")
+    both_sizes(officer, "reconcile-officer")
+    officer.get_by_role("button", name="确认本部门的部分").click()
+    expect(officer.locator(".bo-flash")).to_contain_text("已确认")
+    admin = staff_context("admin")
+    admin.goto("/admin/reconcile?county=330302")
+    expect(admin.get_by_role("button", name="结账（冻结本月）")).to_be_visible()
+    both_sizes(admin, "reconcile")
+    admin.goto("/admin/reconcile")
+    both_sizes(admin, "reconcile-city")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from portal.domain import status as st
-from portal.domain.workdays import working_days_between
+from portal.domain.workdays import add_working_days, working_days_between
 
 PREFIX = "cn.gov.zj.shenhou."
 DEATH_TYPES = frozenset({PREFIX + "death-certificate.issued", PREFIX + "body.received", PREFIX + "cremation.completed"})
@@ -141,17 +142,30 @@ def line(person: Person, *, as_of: date, overdue_after: int) -> Line:
         elif stops:
             out.exceptions.append(("stop_no_death", "部门报送了停发或注销，门户没有这位逝者的死亡记录"))
         return out
-    known = working_days_between(person.known_on, as_of) if person.known_on else 0
+    # the date test first: it costs N steps, the count a step per day since the death became known
+    known = (_working_days(person.known_on, as_of)
+             if person.known_on is not None and as_of > _deadline(person.known_on, overdue_after) else 0)
     for c in COLUMNS:
         here = cells[c.code]
         carried = _task_for(c, person.tasks) is not None
-        if (c.required or (c.benefit and carried)) and here.state in ("open", "none") and known > overdue_after:
+        if known > overdue_after and (c.required or (c.benefit and carried)) and here.state in ("open", "none"):
             out.exceptions.append(("overdue", f"{c.label}：去世信息已知 {known} 个工作日，仍未办结"))
     for e in stops:
         target = _column_of(e)
         if target is not None and e.outcome in NOT_APPLIED and cells[target.code].state not in ("done", "refused"):
             out.exceptions.append(("missing", f"{target.label}：部门系统已报送，门户的事项未办结"))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _deadline(known_on: date, workdays: int) -> date:
+    """The last day a death known on `known_on` may still be open (a county's month shares few dates)."""
+    return add_working_days(known_on, workdays)
+
+
+@lru_cache(maxsize=4096)
+def _working_days(known_on: date, as_of: date) -> int:
+    return working_days_between(known_on, as_of)
 
 
 def ordered(lines: list[Line]) -> list[Line]:
