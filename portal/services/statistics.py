@@ -6,7 +6,7 @@ dates, and summarised in Python (medians and percentiles are not portable SQL). 
 counts is said once, next to it, in `docs/reconciliation.md` too:
 
 * applications per week: submitted applications (编号 given) by the Monday of the week they were
-  submitted, per channel;
+  submitted (an unclaimed proactive case: opened), per channel;
 * completion time: finished (办结) tasks in the period, in working days from the day their clock
   started to the day they finished. The clock's start is read back from the stored deadline (the
   one deadline rule, domain/deadlines.py: deadline = start + time limit), so a clock restarted after
@@ -38,6 +38,7 @@ from portal.models import Application, DepartmentTask, Event
 from portal.services.casework import StaffLike, catalogue
 
 CERTIFICATE_MATTER = "certificate"
+NOT_A_CASE = (st.APP_DRAFT, st.APP_MERGED)
 NINGHAI_CERTIFICATE_HOURS = 3.0  # Seed B: average ≈3 hours (previously 2-3 days)
 DEFAULT_WEEKS = 12
 CHANNEL_LABELS = {**dict(CHANNELS), "proactive": "主动办"}
@@ -198,9 +199,11 @@ def applications_per_week(session: Session, scope: Scope) -> list[WeekRow]:
     while day <= scope.end:
         weeks[day] = Counter()
         day += timedelta(weeks=1)
+    # a proactive case nobody has claimed yet counts from the day it was opened
+    arrived = func.coalesce(Application.submitted_at, Application.created_at)
     for submitted, channel in session.execute(
-        select(Application.submitted_at, Application.channel)
-        .where(*_app_filter(scope), Application.submitted_at >= first, Application.submitted_at < after)
+        select(arrived, Application.channel)
+        .where(*_app_filter(scope), Application.status.not_in(NOT_A_CASE), arrived >= first, arrived < after)
     ):
         if submitted is not None:
             weeks[monday(clock.as_china(submitted).date())][channel] += 1
