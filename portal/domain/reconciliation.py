@@ -75,7 +75,7 @@ class EventFact:
 class Person:
     """One deceased as the portal knows them: a case (application) or only facts departments sent."""
 
-    key: str  # app:<id> | person:<blind index prefix>
+    key: str  # app:<application id> | fact:<first exchange_event id> (no case)
     person: str  # masked name, or what is known
     application_id: int | None = None
     number: str | None = None

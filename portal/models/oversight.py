@@ -41,7 +41,7 @@ class ReconLine(Base):
     __tablename__ = "recon_line"
     id: Mapped[int] = mapped_column(primary_key=True)
     month_id: Mapped[int] = mapped_column(ForeignKey("recon_month.id"), index=True)
-    key: Mapped[str] = mapped_column(String(80))  # app:<id> or event:<id>, to match live lines
+    key: Mapped[str] = mapped_column(String(80))  # app:<id> or fact:<exchange_event id>, to match live lines
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
     number: Mapped[str | None] = mapped_column(String(32))
     person: Mapped[str] = mapped_column(String(60))  # masked name

@@ -155,8 +155,8 @@ def _orphans(session: Session, county: str | None, p: Period, seen: set[str]) ->
         query = query.where(ExchangeEvent.county_code == county)
     grouped: dict[str, list[ExchangeEvent]] = defaultdict(list)
     for e in session.scalars(query):
-        if e.deceased_bidx and e.deceased_bidx not in seen:
-            grouped[e.deceased_bidx].append(e)
+        if e.deceased_bidx not in seen:  # a fact whose index retention cleared stands alone
+            grouped[e.deceased_bidx or f"#{e.id}"].append(e)
     if not grouped:
         return []
     with_case = set(session.scalars(select(Application.deceased_bidx).where(
@@ -167,7 +167,7 @@ def _orphans(session: Session, county: str | None, p: Period, seen: set[str]) ->
             continue  # the person has a case (of another month): that month lists them
         found.sort(key=lambda e: e.received_at)
         label = f"门户无案件（{found[0].client_name}报送）"[:60]
-        out.append(rules.Person(f"person:{bidx[:16]}", label, None, None, None, _day(found[0].received_at), (),
+        out.append(rules.Person(f"fact:{found[0].id}", label, None, None, None, _day(found[0].received_at), (),
                                 tuple(_fact(e) for e in found), found[0].county_code))
     return out
 

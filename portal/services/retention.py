@@ -234,10 +234,13 @@ def run(session: Session, policy: Policy, *, dry_run: bool, trigger: str) -> Ret
 def describe(record: RetentionRun) -> str:
     """One line for the command line and the job log."""
     verb = ("将删除", "将匿名化") if record.dry_run else ("已删除", "已匿名化")
+    facts = (record.detail or {}).get("facts") or []
     return (f"{'试运行' if record.dry_run else '已执行'}：{verb[0]} {record.drafts_deleted} 份超过期限未动的草稿"
             f"（{clock.cn_date(clock.as_china(record.draft_cutoff).date())}以前），"
             f"{verb[1]} {record.cases_anonymised} 件超过保存期限的已办结申请"
-            f"（{clock.cn_date(clock.as_china(record.case_cutoff).date())}以前办结）。")
+            f"（{clock.cn_date(clock.as_china(record.case_cutoff).date())}以前办结）"
+            + (f"，{'将清除' if record.dry_run else '已清除'} {len(facts)} 条无案件的部门报送的身份索引" if facts else "")
+            + "。")
 
 
 def history(session: Session, limit: int = 20) -> list[RetentionRun]:

@@ -21,11 +21,15 @@ from portal.config import Settings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker, transaction
 from portal.domain import clock
+from portal.domain import reconciliation as rules
 from portal.migrate import upgrade
-from portal.models import Application, CitizenAccount, Deceased, Event, Party, RetentionRun
-from portal.services import applications, statistics
+from portal.models import Application, CitizenAccount, Deceased, Event, ExchangeEvent, Party, ReconLine, RetentionRun
+from portal.services import applications, reconciliation, statistics
 from portal.services.staff import ensure_demo_staff
+from portal.simulate import payloads
 from tests.conftest import TEST_PII_KEY
+from tests.integration.exchange_support import Scope, send
+from tests.integration.factories import staff
 from tests.integration.history import build_history
 from tests.integration.test_db_scan import personal_numbers_in
 
@@ -78,14 +82,25 @@ def test_dry_run_and_real_run_agree_and_nothing_of_an_expired_case_remains(own_d
         account = s.scalar(select(CitizenAccount))
         assert account is not None
         stale = applications.start_draft(s, vault, account.id, prefill={"d_name": "周秀兰"}).id
+    with clock.frozen(datetime(2026, 9, 25, 11, 0)):  # a pension stop for someone with no case
+        send(db, vault, Scope("鹿城区人社养老金系统", "renshe", "330302"),
+             payloads.benefit_stopped("周阿大", "330302193805060019", "pension", source="urn:zj:renshe:lucheng"))
+    with clock.frozen(datetime(2026, 10, 10, 9, 0)), transaction(db) as s:  # September closed and frozen
+        for dept in rules.CONFIRMING:
+            reconciliation.confirm(s, "2026-09", staff(s, f"officer-{dept}"))
+        reconciliation.close(s, vault, "2026-09", "330302", staff(s, "admin"), overdue_after=5)
     with clock.frozen(YEARS_LATER), db() as s:
         before = statistics.statistics(s, PERIOD)
         secrets = _secrets_of(s, vault, ids["SEP_DONE"])
+        fact = s.scalar(select(ExchangeEvent))
+        assert fact is not None and fact.deceased_bidx
+        secrets.add(fact.deceased_bidx.encode())
+        assert s.scalar(select(ReconLine.person).where(ReconLine.application_id == ids["SEP_DONE"])) == "王*义"
 
     with clock.frozen(YEARS_LATER):
         assert main(["retention", "--dry-run"]) == 0
     dry = capsys.readouterr().out
-    assert "试运行" in dry and "将删除 1 份" in dry and "将匿名化 1 件" in dry
+    assert "试运行" in dry and "将删除 1 份" in dry and "将匿名化 1 件" in dry and "将清除 1 条" in dry
     with db() as s:
         assert s.get(Application, stale) is not None and s.scalar(
             select(Deceased).where(Deceased.application_id == ids["SEP_DONE"])) is not None
@@ -99,6 +114,8 @@ def test_dry_run_and_real_run_agree_and_nothing_of_an_expired_case_remains(own_d
         assert [r.dry_run for r in runs] == [True, False]
         assert runs[0].detail["drafts"] == runs[1].detail["drafts"] == [stale]
         assert runs[0].detail["cases"] == runs[1].detail["cases"] == [ids["SEP_DONE"]]
+        assert runs[0].detail["facts"] == runs[1].detail["facts"] == [fact.id]
+        assert s.scalar(select(ReconLine.person).where(ReconLine.application_id == ids["SEP_DONE"])) == "（已过保存期限）"
         assert s.get(Application, stale) is None
         gone = s.get(Application, ids["SEP_DONE"])
         assert gone is not None and gone.status == "completed" and gone.draft_blob is None and gone.deceased_bidx is None
