@@ -18,6 +18,11 @@ def test_statistics_page_at_phone_and_desktop(staff_context) -> None:  # type: i
     officer.goto("/admin/stats")
     expect(officer.locator("h1")).to_contain_text("人力资源和社会保障局")
     both_sizes(officer, "stats-officer")
+    officer.goto("/admin/export?what=queue&status=all")
+    expect(officer.locator("h1")).to_contain_text("导出")
+    officer.get_by_role("button", name="导出完整号码").click()  # no reason: the error next to the field
+    expect(officer.locator(".error-summary")).to_be_visible()
+    both_sizes(officer, "export-error")
 
 
 def test_reconciliation_page_confirm_at_phone_and_desktop(staff_context) -> None:  # type: ignore[no-untyped-def]
