@@ -2,7 +2,7 @@
 proactive cases without an account yet
 
 Revision ID: 5e0b7d3a91c4
-Revises: c3e1a7b25d90
+Revises: 5b8e2f71c4a3
 Create Date: 2026-12-08 01:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '5e0b7d3a91c4'
-down_revision = 'c3e1a7b25d90'
+down_revision = '5b8e2f71c4a3'
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model, field_validator
 
 from portal.domain import clock
 from portal.domain.death_facts import Contact, DeathFacts
@@ -275,18 +275,16 @@ def _envelope(kind: EventKind) -> type[_Envelope]:
 
 
 ENVELOPES: tuple[type[_Envelope], ...] = tuple(_envelope(k) for k in KINDS.values())
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(
-    Annotated[Union[ENVELOPES], Field(discriminator="type")])  # type: ignore[arg-type]  # noqa: UP007
 
 
-def event_adapter() -> TypeAdapter[Any]:
-    """The validator (and JSON schema) of every event this portal accepts."""
-    return _ADAPTER
+class IncomingEvent(RootModel[Annotated[Union[ENVELOPES], Field(discriminator="type")]]):  # type: ignore[valid-type]  # noqa: UP007
+    """Any event this portal accepts: the `type` picks the data model (CloudEvents 1.0, structured mode)."""
 
 
 def parse_event(raw: Mapping[str, Any]) -> _Envelope:
     """A checked event; pydantic.ValidationError lists what is wrong (unknown type, fields, values)."""
-    return _ADAPTER.validate_python(raw)  # type: ignore[no-any-return]
+    event: _Envelope = IncomingEvent.model_validate(raw).root
+    return event
 
 
 def kind_of(event: _Envelope) -> EventKind:

@@ -20,9 +20,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal.crypto import Vault
+from portal.db import transaction
 from portal.domain import clock
 from portal.domain import exchange as vocab
 from portal.domain import status as st
@@ -38,7 +39,7 @@ class SenderScope(Protocol):
     """Who is sending: an API client of one department, perhaps limited to one county."""
 
     @property
-    def client_name(self) -> str: ...
+    def name(self) -> str: ...
     @property
     def department(self) -> str: ...
     @property
@@ -68,14 +69,10 @@ class SystemScope:
     """The sending system as the task service's permission check sees it: its department's tasks,
     in its county (all counties when the client has none)."""
 
-    client_name: str
+    name: str
     department: str
     county_code: str | None
-    id: int = 0  # no staff row: a system never becomes a task's assignee (tasks.Reporter)
-
-    @property
-    def name(self) -> str:
-        return self.client_name
+    id: int | None = None  # no staff row: a system never becomes a task's assignee
 
     def may_work_task(self, department: str, county_code: str) -> bool:
         return department == self.department and self.county_code in (None, county_code)
@@ -110,7 +107,7 @@ def receive(session: Session, vault: Vault, scope: SenderScope, event: vocab.Env
         return first
     deceased_id = data.deceased.id_number
     bidx = pii.index(vault, pii.Kind.ID_CARD, deceased_id) or ""
-    row = ExchangeEvent(source=event.source, event_id=event.id, type=kind.type, client_name=scope.client_name[:80],
+    row = ExchangeEvent(source=event.source, event_id=event.id, type=kind.type, client_name=scope.name[:80],
                         department=scope.department, county_code=scope.county_code, deceased_bidx=bidx,
                         received_at=clock.now(), outcome="processing", answer={})
     if sqlite:
@@ -142,6 +139,21 @@ def receive(session: Session, vault: Vault, scope: SenderScope, event: vocab.Env
     row.outcome, row.answer = answer.outcome, answer.as_dict()
     session.flush()
     return answer
+
+
+def receive_once(db: sessionmaker[Session], vault: Vault, scope: SenderScope, event: vocab.Envelope, *,
+                 base_url: str = "") -> Answer:
+    """`receive` in its own transaction. When a concurrent duplicate committed first (the unique
+    (source, id) refused this one), the answer is the first one, read after the rollback."""
+    try:
+        with transaction(db) as session:
+            return receive(session, vault, scope, event, base_url=base_url)
+    except IntegrityError:
+        with db() as session:
+            first = _stored(session, event.source, event.id)
+        if first is None:
+            raise
+        return first
 
 
 def _no_case(session: Session, vault: Vault, kind: vocab.EventKind, facts: Any, scope: SenderScope,
@@ -176,7 +188,7 @@ def _on_case(session: Session, vault: Vault, case: Application, kind: vocab.Even
                       task.id)
     fields = {**result_fields(task.matter_code, data), "message": f"{words}：{fact_line(data)}"[:200]}
     try:
-        complete_task(session, task.id, task.version, SystemScope(scope.client_name, scope.department, None), fields,
+        complete_task(session, task.id, task.version, SystemScope(scope.name, scope.department, None), fields,
                       reporter=Reporter(system, words))
     except (Invalid, WorkflowError) as exc:
         detail = "；".join(exc.errors.values()) if isinstance(exc, Invalid) else str(exc)

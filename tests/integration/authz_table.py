@@ -147,6 +147,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/api/v1/problems/{problem:str}", "GET"): EVERYONE,
     ("/api/v1/token", "POST"): NOBODY,  # no HTTP Basic client credentials: 401 invalid_client
     ("/api/v1/me", "GET"): NOBODY,
+    ("/api/v1/events", "POST"): NOBODY,
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.

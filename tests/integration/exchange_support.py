@@ -14,7 +14,7 @@ from portal.services import exchange
 
 @dataclass(frozen=True)
 class Scope:
-    client_name: str
+    name: str
     department: str
     county_code: str | None = None
 

@@ -140,3 +140,42 @@ def test_the_link_in_the_text_prefills_the_familys_draft(client: TestClient, db:
     page = client.get("/apply/step/scenario")
     assert page.status_code == 200 and "checked" in page.text  # the scenario the hospital reported is chosen
     assert client.get("/apply/claim/not-a-real-token").headers["location"] == "/apply"
+
+
+def test_departments_work_a_proactive_case_before_any_family(client: TestClient, db: sessionmaker[Session],
+                                                             vault: Vault) -> None:
+    from tests.helpers import login
+    from tests.integration.exchange_support import GONGAN
+
+    send(db, vault, HOSPITAL, _certificate())
+    with db() as s:
+        case = s.scalar(select(Application))
+        assert case is not None
+        hukou = tasks_by_matter(s, case.id)["hukou"]
+    login(client, "officer-gongan", "/admin/tasks")
+    assert client.get("/admin/tasks").status_code == 200
+    page = client.get(f"/admin/tasks/{hukou.id}")
+    assert page.status_code == 200 and "亡故人户口注销" in page.text
+    # 公安's own system reports the cancellation: the task finishes, the contact is told by text
+    answer = send(db, vault, GONGAN, payloads.household_cancelled("陈老三", DECEASED_ID, on=RECENT))
+    assert answer.outcome == "applied"
+    with db() as s:
+        assert tasks_by_matter(s, case.id)["hukou"].status == "done"
+        texts = s.scalars(select(Notification).where(Notification.application_id == case.id)).all()
+        assert len(texts) == 2 and all(vault.open(t.phone_enc) == "13905770001" for t in texts)
+
+
+def test_the_window_accepts_a_joined_case(client: TestClient, db: sessionmaker[Session], vault: Vault) -> None:
+    from portal.services import workflow as wf
+    from tests.integration.factories import staff
+
+    send(db, vault, HOSPITAL, _certificate())
+    app_id = full_application(client)
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        assert app is not None
+        wf.accept(s, app_id, app.version, staff(s, "clerk"))
+    with db() as s:
+        tasks = tasks_by_matter(s, app_id)
+        assert {tasks[c].status for c in ("cremation", "medical", "hukou", "pension_stop")} == {"pending"}
+        assert tasks["pension"].status == "waiting" and all(t.deadline for t in tasks.values())

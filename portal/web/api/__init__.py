@@ -22,6 +22,7 @@ from portal.web.api.problems import PROBLEMS, problem_response
 MODULES = (
     "portal.web.api.oauth",  # POST /api/v1/token
     "portal.web.api.me",  # GET /api/v1/me
+    "portal.web.api.events",  # POST /api/v1/events
 )
 
 
