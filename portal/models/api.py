@@ -33,13 +33,13 @@ class ApiClient(Base):
 
 
 class WebhookSubscription(Base):
-    """Where a client wants task changes pushed; `secret` signs each delivery (HMAC-SHA256)."""
+    """Where a client wants task changes pushed; its secret signs each delivery (HMAC-SHA256)."""
 
     __tablename__ = "webhook_subscription"
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret_enc: Mapped[str] = mapped_column(String(200))  # sealed with the vault (portal/crypto.py)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

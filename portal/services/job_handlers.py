@@ -16,6 +16,7 @@ from portal.services import (  # noqa: F401 - each registers its jobs
     oversight_jobs,  # registers retention; its MONTHLY hooks join MONTHLY_HOOKS
     receipts,
     reminders,
+    webhooks,
 )
 from portal.services.jobs import JobContext
 

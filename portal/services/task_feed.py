@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.models import ChangeCounter, DepartmentTask
+from portal.models import ApiClient, ChangeCounter, DepartmentTask, WebhookSubscription
+from portal.services import jobs
 
 COUNTER = "task"
 
@@ -44,3 +46,38 @@ def _number_task_changes(session: Session, _ctx: Any, _instances: Any) -> None:
         return
     for task, number in zip(sorted(changed, key=lambda t: t.id or 0), next_numbers(session, len(changed)), strict=True):
         task.change_seq = number
+
+
+# --- webhooks: a delivery job for every subscriber of a changed task ----------------------------------
+
+DELIVER_KIND = "webhook.deliver"  # the handler is portal/services/webhooks.py
+_PENDING = "task_feed.changed"
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _note_task_changes(session: Session, _ctx: Any) -> None:
+    """Remember what this flush changed (the task ids are known now, also for new tasks)."""
+    changed = [obj for obj in session.new if isinstance(obj, DepartmentTask)]
+    changed += [obj for obj in session.dirty if isinstance(obj, DepartmentTask) and session.is_modified(obj)]
+    if changed:
+        session.info.setdefault(_PENDING, {}).update({t.id: (t.department, t.county_code) for t in changed})
+
+
+@sa_event.listens_for(Session, "after_flush_postexec")
+def _queue_deliveries(session: Session, _ctx: Any) -> None:
+    """One delivery job per (subscription, task), in the same transaction as the change: a change
+    that commits is delivered (at least once), one that rolls back never is."""
+    pending: dict[int, tuple[str, str]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    departments = {department for department, _ in pending.values()}
+    with session.no_autoflush:
+        subscribers = session.execute(
+            select(WebhookSubscription.id, ApiClient.department, ApiClient.county_code)
+            .join(ApiClient, ApiClient.id == WebhookSubscription.client_id)
+            .where(WebhookSubscription.active.is_(True), ApiClient.active.is_(True), ApiClient.department.in_(departments))
+        ).all()
+    for task_id, (department, county) in sorted(pending.items()):
+        for sub_id, wanted, wanted_county in subscribers:
+            if wanted == department and wanted_county in (None, county):
+                jobs.enqueue(session, DELIVER_KIND, {"subscription_id": sub_id, "task_id": task_id})
