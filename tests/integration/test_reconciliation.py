@@ -151,3 +151,41 @@ def test_the_tenth_opens_last_month_for_every_county(db: sessionmaker[Session], 
     with db() as s:
         assert reconciliation.month_row(s, "2026-10", LUCHENG) is not None
         assert reconciliation.open_months(s, "2026-10") == 0
+
+
+def _id(body: str) -> str:
+    from portal.services.demo import id_check_digit
+
+    return body + id_check_digit(body)
+
+
+def test_facts_from_department_systems_join_the_month(db: sessionmaker[Session], vault: Vault) -> None:
+    """A death certificate opens a proactive case (its tasks started at once): it is a death of the
+    month with 公安's and 人社's cells, settled by their systems' facts; a body nobody applied for
+    is "missing at one side"."""
+    from tests.integration.exchange_support import GONGAN, HOSPITAL
+
+    opened_id, unknown_id = _id("33030219370211001"), _id("33030219360712002")
+    with clock.frozen(datetime(2026, 10, 5, 9, 0)):
+        opened = send(db, vault, HOSPITAL, payloads.death_certificate(
+            "吴秀珍", opened_id, datetime(2026, 10, 4, 23, 0), county=LUCHENG, township="五马街道"))
+        assert opened.outcome == "proactive_case"
+        lost = send(db, vault, Scope("温州市殡仪馆火化系统", "binyiguan", LUCHENG), payloads.body_received(
+            "郑无名", unknown_id, died=datetime(2026, 10, 5, 2, 0)))
+        assert lost.outcome == "no_case"
+    with clock.frozen(datetime(2026, 10, 7, 9, 0)):
+        assert send(db, vault, GONGAN, payloads.household_cancelled(
+            "吴秀珍", opened_id, on=date(2026, 10, 6))).outcome == "applied"
+        assert send(db, vault, Scope("温州市人社养老金系统", "renshe"), payloads.benefit_stopped(
+            "吴秀珍", opened_id, "pension", source="urn:zj:renshe", on=date(2026, 11, 1))).outcome == "applied"
+    with clock.frozen(TENTH):
+        october = _view(db, vault, "2026-10", LUCHENG)
+    case = next(r for r in october.rows if r.number)
+    assert case.person == "吴*珍" and case.death_date == date(2026, 10, 4) and case.known_on == date(2026, 10, 5)
+    assert case.cells["hukou"] == {"state": "done", "text": "已办结", "on": "2026-10-06"}
+    assert case.cells["pension"]["state"] == "done"
+    stray = next(r for r in october.rows if not r.number)
+    assert [k for k, _ in stray.exceptions] == ["missing"] and "binyiguan" in stray.exceptions[0][1]
+    # whatever else the proactive case started (民政, 残联… for someone not known to draw them) is
+    # not an exception unless the case carries it and it stays open past the limit
+    assert {k for r in october.rows for k, _ in r.exceptions} <= {"missing", "overdue"}
