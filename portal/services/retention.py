@@ -9,6 +9,9 @@ past their keeping period.
   case's county, channel and dates, each task's matter, deadline, status and dates, and the
   audit log's who, what and when, its words replaced by the event's label (no personal number,
   no name of the family). The event log is append-only except for exactly this.
+* A **login** (citizen account) unused for as long, with no case that still holds personal data,
+  loses its numbers and name (the next login fills them in again); facts department systems sent
+  about nobody's case lose their blind index after the same period.
 
 `plan` decides, `apply` does; a dry run plans and records, a real run plans, applies and records,
 so the two report the same cases. Every run, dry or real, is a `retention_run` row. On SQLite a
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, or_, select, text, update
+from sqlalchemy import Table, delete, exists, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -35,6 +38,7 @@ from portal.models import (
     ApplicationMatter,
     CaseException,
     CaseInvitation,
+    CitizenAccount,
     Deceased,
     DepartmentTask,
     Event,
@@ -45,6 +49,7 @@ from portal.models import (
     ReconLine,
     RetentionRun,
     TaskDependency,
+    WebSession,
 )
 from portal.services import receipts
 
@@ -72,6 +77,7 @@ class Plan:
     drafts: list[int] = field(default_factory=list)
     cases: list[int] = field(default_factory=list)
     facts: list[int] = field(default_factory=list)  # exchange_event rows about nobody's case, as old as a case
+    accounts: list[int] = field(default_factory=list)  # logins unused that long, with no case holding personal data
 
 
 def cutoffs(policy: Policy, now: datetime) -> tuple[datetime, datetime]:
@@ -99,7 +105,13 @@ def plan(session: Session, policy: Policy, *, now: datetime | None = None) -> Pl
     facts = list(session.scalars(
         select(ExchangeEvent.id).where(ExchangeEvent.application_id.is_(None), ExchangeEvent.received_at < case_cutoff,
                                        ExchangeEvent.deceased_bidx.is_not(None)).order_by(ExchangeEvent.id)))
-    return Plan(draft_cutoff, case_cutoff, drafts, cases, facts)
+    holds_a_case = exists().where(Application.account_id == CitizenAccount.id, or_(
+        Application.status != st.APP_COMPLETED, Application.draft_blob.is_not(None), Application.deceased_bidx.is_not(None)))
+    accounts = list(session.scalars(
+        select(CitizenAccount.id).where(or_(CitizenAccount.id_card_enc.is_not(None), CitizenAccount.phone_enc.is_not(None)),
+                                        func.coalesce(CitizenAccount.last_login_at, CitizenAccount.created_at) < case_cutoff,
+                                        ~holds_a_case).order_by(CitizenAccount.id)))
+    return Plan(draft_cutoff, case_cutoff, drafts, cases, facts, accounts)
 
 
 def _scrub(snapshot: dict[str, Any] | None, keep: frozenset[str]) -> dict[str, Any] | None:
@@ -188,7 +200,8 @@ def _anonymise_cases(session: Session, ids: Sequence[int]) -> dict[str, int]:
 
 def apply(session: Session, todo: Plan) -> dict[str, Any]:
     """Delete the planned drafts and anonymise the planned cases, in the caller's transaction."""
-    detail: dict[str, Any] = {"drafts": todo.drafts, "cases": todo.cases, "facts": todo.facts}
+    detail: dict[str, Any] = {"drafts": todo.drafts, "cases": todo.cases, "facts": todo.facts,
+                              "accounts": todo.accounts}
     if session.get_bind().dialect.name == "sqlite":  # zero what is deleted, whatever SQLite was built with
         session.execute(text("PRAGMA secure_delete = ON"))
     if todo.drafts:
@@ -197,7 +210,24 @@ def apply(session: Session, todo: Plan) -> dict[str, Any]:
         detail["case_rows"] = _anonymise_cases(session, todo.cases)
     if todo.facts:
         session.execute(update(ExchangeEvent).where(ExchangeEvent.id.in_(todo.facts)).values(deceased_bidx=None))
+    if todo.accounts:
+        detail["account_rows"] = _forget_accounts(session, todo.accounts)
     return detail
+
+
+def _forget_accounts(session: Session, ids: Sequence[int]) -> dict[str, int]:
+    """A login nobody used for the keeping period and with no case left: its numbers and name go (the
+    next login fills them in again from the identity provider), its sessions end, and its own
+    events keep the account id but lose the name."""
+    events = Event.__table__
+    assert isinstance(events, Table)
+    return {
+        "citizen_account": session.execute(update(CitizenAccount).where(CitizenAccount.id.in_(ids)).values(
+            id_card_enc=None, id_card_bidx=None, phone_enc=None, name=ANONYMISED)).rowcount,  # type: ignore[attr-defined]
+        "web_session": session.execute(delete(WebSession).where(WebSession.account_id.in_(ids))).rowcount,  # type: ignore[attr-defined]
+        "events": session.execute(events.update().where(events.c.actor_kind != "staff", events.c.actor_id.in_(ids))
+                                  .values(actor_name=None)).rowcount,  # type: ignore[attr-defined]
+    }
 
 
 def remove_cached_files(settings: Any, app_ids: Sequence[int]) -> None:
@@ -222,7 +252,8 @@ def run(session: Session, policy: Policy, *, dry_run: bool, trigger: str) -> Ret
     todo = plan(session, policy)
     record = RetentionRun(dry_run=dry_run, trigger=trigger, draft_cutoff=todo.draft_cutoff,
                           case_cutoff=todo.case_cutoff, started_at=clock.now())
-    detail = {"drafts": todo.drafts, "cases": todo.cases, "facts": todo.facts} if dry_run else apply(session, todo)
+    detail = ({"drafts": todo.drafts, "cases": todo.cases, "facts": todo.facts, "accounts": todo.accounts}
+              if dry_run else apply(session, todo))
     record.drafts_deleted, record.cases_anonymised = len(todo.drafts), len(todo.cases)
     record.detail = detail
     record.finished_at = clock.now()
@@ -235,11 +266,13 @@ def describe(record: RetentionRun) -> str:
     """One line for the command line and the job log."""
     verb = ("将删除", "将匿名化") if record.dry_run else ("已删除", "已匿名化")
     facts = (record.detail or {}).get("facts") or []
+    accounts = (record.detail or {}).get("accounts") or []
     return (f"{'试运行' if record.dry_run else '已执行'}：{verb[0]} {record.drafts_deleted} 份超过期限未动的草稿"
             f"（{clock.cn_date(clock.as_china(record.draft_cutoff).date())}以前），"
             f"{verb[1]} {record.cases_anonymised} 件超过保存期限的已办结申请"
             f"（{clock.cn_date(clock.as_china(record.case_cutoff).date())}以前办结）"
             + (f"，{'将清除' if record.dry_run else '已清除'} {len(facts)} 条无案件的部门报送的身份索引" if facts else "")
+            + (f"，{'将清除' if record.dry_run else '已清除'} {len(accounts)} 个长期未登录账号的号码" if accounts else "")
             + "。")
 
 

@@ -146,11 +146,26 @@ def _hex_runs(raw: bytes) -> set[str]:
     return {m.decode() for m in re.findall(rb"[0-9a-f]{32,64}", raw) if re.search(rb"[a-f]", m)}
 
 
-def test_a_second_run_finds_nothing(own_db, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_run_finds_nothing_then_forgets_unused_logins(own_db, capsys) -> None:  # type: ignore[no-untyped-def]
+    from portal.services.demo import ensure_account
+
     engine, db, vault = own_db
     build_history(db, vault)
+    with clock.frozen(datetime(2026, 9, 20, 10, 0)), transaction(db) as s:  # a login that only left a draft
+        lin = ensure_account(s, vault, "zj-u-0002", "林晓燕", "330381197508220462", "19900000002", issuer="http://testserver/idp")
+        applications.start_draft(s, vault, lin.id)
+        lin_id = lin.id
     with clock.frozen(YEARS_LATER):
-        assert main(["retention"]) == 0
+        assert main(["retention"]) == 0  # the draft goes; the login still held it, so it stays this time
+        assert main(["retention"]) == 0  # now nothing holds the login: its numbers go
         assert main(["retention", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "将删除 0 份" in out and "将匿名化 0 件" in out
+    out = capsys.readouterr().out.splitlines()
+    assert "已删除 1 份" in out[0] and "已匿名化 1 件" in out[0] and "账号" not in out[0]
+    assert "已清除 1 个长期未登录账号的号码" in out[1]
+    assert "将删除 0 份" in out[2] and "将匿名化 0 件" in out[2] and "账号" not in out[2]
+    with db() as s:
+        forgotten = s.get(CitizenAccount, lin_id)
+        assert forgotten is not None and forgotten.id_card_enc is None and forgotten.id_card_bidx is None
+        assert forgotten.phone_enc is None and forgotten.name == "（已过保存期限）"
+        kept = s.scalar(select(CitizenAccount).where(CitizenAccount.sub == "zj-u-0001"))
+        assert kept is not None and kept.id_card_bidx  # 陈建国 still has cases in progress
