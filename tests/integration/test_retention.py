@@ -169,3 +169,24 @@ def test_a_second_run_finds_nothing_then_forgets_unused_logins(own_db, capsys) -
         assert forgotten.phone_enc is None and forgotten.name == "（已过保存期限）"
         kept = s.scalar(select(CitizenAccount).where(CitizenAccount.sub == "zj-u-0001"))
         assert kept is not None and kept.id_card_bidx  # 陈建国 still has cases in progress
+
+
+def test_the_same_on_the_suite_database(db: sessionmaker[Session], vault: Vault) -> None:
+    """The plan and the anonymisation on whatever database the suite runs (PostgreSQL in CI)."""
+    from portal.services import retention
+
+    ids = build_history(db, vault)
+    policy = retention.Policy(draft_days=90, case_years=5)
+    with clock.frozen(YEARS_LATER):
+        with db() as s:
+            before = statistics.statistics(s, PERIOD)
+        with transaction(db) as s:
+            dry = retention.run(s, policy, dry_run=True, trigger="cli")
+        with transaction(db) as s:
+            real = retention.run(s, policy, dry_run=False, trigger="cli")
+        assert dry.detail["cases"] == real.detail["cases"] == [ids["SEP_DONE"]]
+        with db() as s:
+            assert statistics.statistics(s, PERIOD) == before
+            assert s.scalar(select(Deceased).where(Deceased.application_id == ids["SEP_DONE"])) is None
+            assert all(e.summary.endswith("（已过保存期限）") for e in s.scalars(
+                select(Event).where(Event.application_id == ids["SEP_DONE"])))
