@@ -51,7 +51,8 @@ def _page(request: Request, staff: Staff, month: str, county: str | None, *, sta
         may_confirm=(staff.role == "officer" and staff.department in rules.CONFIRMING and view.status == "open"),
         may_close=(staff.role == "admin" and bool(county) and view.status == "open"),
         export_query=urlencode({"what": "reconcile", "month": view.month, **({"county": county} if county else {})}),
-        overdue_after=svc.settings.reconcile_overdue_workdays)
+        overdue_after=svc.settings.reconcile_overdue_workdays,
+        county_names={c.code: c.name for c in catalogue().counties})
     return render(request, "backoffice/reconcile.html", ctx, status_code=status_code)
 
 
