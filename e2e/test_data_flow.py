@@ -138,6 +138,24 @@ def test_cremation_reported_by_the_funeral_home_moves_the_open_progress_page(bro
     assert again[0]["answer"]["duplicate"] and again[0]["answer"] == {**first[0]["answer"], "duplicate": True}
     family.reload()
     assert family.locator("#progress").get_attribute("data-stamp") == stamp
+
+    # a contradicting fact (another date of death) changes nothing: the window clerk checks it
+    other_day = f"{(DIED - timedelta(days=1)).isoformat()}T23:50"
+    held = simulate(portal, "funeral_home", "funeral-home", "body-received", "--name", "陈老三", "--id-number",
+                    "33030219420303001X", "--died", other_day, "--funeral-home-name", "洞头区殡仪馆",
+                    "--funeral-home-code", "12330305MB0000000X")
+    assert held[0]["answer"]["outcome"] == "exception"
+    clerk.goto("/admin/window")
+    expect(clerk.locator("main")).to_contain_text("与申请不一致")
+    clerk.goto(f"/admin/applications/{app_id}")
+    expect(clerk.locator("#exceptions")).to_contain_text("去世日期不一致")
+    assert_accessible(clerk)
+    clerk.set_viewport_size({"width": 390, "height": 844})
+    assert_no_horizontal_scroll(clerk)
+    shot(clerk, "case-exception-phone")
+    clerk.get_by_label("核实结果").fill("已与家属核实，以死亡证明上的日期为准，殡仪馆报送有误。")
+    clerk.get_by_role("button", name="标记为已处理").click()
+    expect(clerk.locator("#exceptions")).to_contain_text("已处理")
     family.context.close()
     clerk.context.close()
 

@@ -179,3 +179,32 @@ def test_the_window_accepts_a_joined_case(client: TestClient, db: sessionmaker[S
         tasks = tasks_by_matter(s, app_id)
         assert {tasks[c].status for c in ("cremation", "medical", "hukou", "pension_stop")} == {"pending"}
         assert tasks["pension"].status == "waiting" and all(t.deadline for t in tasks.values())
+
+
+def test_two_systems_reporting_the_same_death_at_once_open_one_case(db: sessionmaker[Session], vault: Vault) -> None:
+    import threading
+
+    events = [(HOSPITAL, _certificate()),
+              (FUNERAL_HOME, payloads.cremation_completed("陈老三", DECEASED_ID, _died(), county="330302",
+                                                          township="五马街道", contact=CONTACT))]
+    gate = threading.Barrier(len(events))
+    answers: list[str] = []
+    errors: list[BaseException] = []
+
+    def go(scope, event) -> None:  # type: ignore[no-untyped-def]
+        gate.wait()
+        try:
+            answers.append(send(db, vault, scope, event).number or "")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=pair) for pair in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with db() as s:
+        cases = s.scalars(select(Application)).all()
+        assert len(cases) == 1 and set(answers) == {cases[0].number}
+        assert len(tasks_by_matter(s, cases[0].id)) == len(PROACTIVE)
