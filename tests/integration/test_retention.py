@@ -190,3 +190,20 @@ def test_the_same_on_the_suite_database(db: sessionmaker[Session], vault: Vault)
             assert s.scalar(select(Deceased).where(Deceased.application_id == ids["SEP_DONE"])) is None
             assert all(e.summary.endswith("（已过保存期限）") for e in s.scalars(
                 select(Event).where(Event.application_id == ids["SEP_DONE"])))
+
+
+def test_the_daily_schedule_runs_it(own_db) -> None:  # type: ignore[no-untyped-def]
+    from portal.services import jobs, schedules
+    from portal.services.oversight_jobs import RETENTION_KIND, retention_run
+
+    engine, db, vault = own_db
+    ids = build_history(db, vault)
+    assert any(s.kind == RETENTION_KIND for s in schedules.SCHEDULES) and RETENTION_KIND in jobs.HANDLERS
+    settings = Settings.from_env()
+    with clock.frozen(YEARS_LATER), transaction(db) as s:
+        retention_run(s, {"period": "2031-10-01T03:30"}, jobs.JobContext(db=db, extras={"settings": settings},
+                                                                        job_id=0, attempt=1))
+    with db() as s:
+        run = s.scalar(select(RetentionRun))
+        assert run is not None and run.trigger == "schedule" and not run.dry_run
+        assert run.detail["cases"] == [ids["SEP_DONE"]]
