@@ -200,7 +200,7 @@ def _tell(session: Session, case: Application, system: Actor, summary: str) -> N
     """A fact that finishes nothing yet: on the family's timeline, and a text when there is a family."""
     record(session, system, "system:exchange:fact", summary, application_id=case.id, public=True)
     if case.status != st.APP_PROACTIVE:
-        notifications.queue_sms(session, case, notifications.msg_fact_reported(case.number or str(case.id), summary, ""))
+        notifications.queue_sms(session, case, notifications.msg_fact_reported(case.number or str(case.id), summary))
 
 
 def result_fields(matter: str, data: Any) -> dict[str, str]:

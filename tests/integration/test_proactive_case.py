@@ -208,3 +208,36 @@ def test_two_systems_reporting_the_same_death_at_once_open_one_case(db: sessionm
         cases = s.scalars(select(Application)).all()
         assert len(cases) == 1 and set(answers) == {cases[0].number}
         assert len(tasks_by_matter(s, cases[0].id)) == len(PROACTIVE)
+
+
+def test_typing_the_deceased_of_a_proactive_case_fills_what_the_departments_know(
+        client: TestClient, db: sessionmaker[Session], vault: Vault) -> None:
+    from tests.integration.test_apply_support import answer_all, start, typical
+
+    send(db, vault, HOSPITAL, _certificate())
+    start(client)
+    answers = typical()
+    answer_all(client, {k: answers[k] for k in ("scenario", "deceased")})  # no link: the family types the number
+    with db() as s:
+        draft = s.scalar(select(Application).where(Application.status == "draft"))
+        assert draft is not None
+        filled = read_draft(vault, draft).answers
+        assert filled["death_date"] == RECENT.isoformat() and filled["death_time"] == "06:30"
+        assert filled["cert_no"] == DECEASED_ID and filled["d_address"] == "解放街188号"  # their own answer kept
+    assert client.get("/apply/step/death").status_code == 200
+
+
+def test_a_fact_that_finishes_nothing_yet_is_told_in_plain_words(db: sessionmaker[Session], vault: Vault) -> None:
+    from tests.integration.factories import new_application
+
+    app_id = new_application(db, vault)
+    with db() as s:
+        app = s.get(Application, app_id)
+        assert app is not None and app.deceased is not None
+        answers = read_draft(vault, app).answers
+        died = app.deceased.death_time
+    send(db, vault, FUNERAL_HOME, payloads.body_received(answers["d_name"], answers["d_id"], died=died))
+    with db() as s:
+        body = s.scalars(select(Notification.body).where(Notification.application_id == app_id)
+                         .order_by(Notification.id.desc())).first()
+        assert body is not None and "遗体已运抵殡仪馆（由殡仪馆系统自动报送）" in body and "（）" not in body

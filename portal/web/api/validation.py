@@ -43,6 +43,8 @@ def _message(err: Any) -> str:
     ctx = err.get("ctx") or {}
     if kind in _MESSAGES:
         return _MESSAGES[kind]
+    if kind == "value_error" and ctx.get("error"):  # a model's own check says why, in Chinese (e.g. the 身份证号)
+        return str(ctx["error"])
     if kind == "string_too_short":
         return f"至少 {ctx.get('min_length')} 个字"
     if kind == "string_too_long":
