@@ -1,4 +1,5 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | api-client | check | settings-doc."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | api-client | check |
+settings-doc | retention | reconcile."""
 from __future__ import annotations
 
 import argparse
@@ -112,6 +113,55 @@ def cmd_settings_doc(write: bool) -> None:
         print(render(), end="")
 
 
+def cmd_retention(settings: Settings, dry_run: bool) -> None:
+    """Apply the keeping periods now (or, dry, say what that would do); every run is recorded."""
+    from portal.db import make_sessionmaker, transaction
+    from portal.services import retention
+
+    engine = _engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            record = retention.run(session, retention.Policy.from_settings(settings), dry_run=dry_run, trigger="cli")
+            line = retention.describe(record)
+            expired = [] if dry_run else list(record.detail.get("drafts", [])) + list(record.detail.get("cases", []))
+        if not dry_run:
+            retention.remove_cached_files(settings, expired)
+            retention.compact(engine)
+    finally:
+        engine.dispose()
+    print(line)
+
+
+def cmd_reconcile(settings: Settings, month: str, county: str | None, fmt: str, output: str | None) -> int:
+    """The 月对账 table the back office shows and exports (personal numbers masked), as CSV or XLSX."""
+    from portal.crypto import Vault
+    from portal.db import make_sessionmaker
+    from portal.services import export, reconciliation
+    from portal.services.errors import Invalid
+
+    engine = _engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            view = reconciliation.view(session, Vault(settings.pii_key), month, county or None,
+                                       overdue_after=settings.reconcile_overdue_workdays)
+            ids = export.deceased_ids(session, Vault(settings.pii_key), None, [
+                r.application_id for r in view.rows if r.application_id], None)
+    except Invalid as exc:
+        print("；".join(exc.errors.values()), file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    body = export.file_bytes(export.reconciliation_tables(view, ids), fmt)
+    if output:
+        with open(output, "wb") as out:
+            out.write(body)
+        print(f"已写入 {output}：{len(view.rows)} 条记录，异常 {len(view.exceptions)} 条。", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0
+
+
 def cmd_serve(settings: Settings, reload: bool = False) -> int:
     import uvicorn
 
@@ -171,6 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="work background jobs and schedules (SMS, receipts, reminders)")
     worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
     worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
+    keep = sub.add_parser("retention", help="delete expired drafts and anonymise expired cases (RETENTION_* settings)")
+    keep.add_argument("--dry-run", action="store_true", help="only report what would be deleted or anonymised")
+    rec = sub.add_parser("reconcile", help="write the monthly reconciliation (月对账) table as CSV or XLSX")
+    rec.add_argument("--month", required=True, help="YYYY-MM")
+    rec.add_argument("--county", default=None, help="county code (default: the whole city)")
+    rec.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    rec.add_argument("--output", default=None, help="file to write (default: standard output)")
     doc = sub.add_parser("settings-doc", help="print docs/settings.md from the declared settings")
     doc.add_argument("--write", action="store_true", help="rewrite docs/settings.md")
     args = parser.parse_args(argv)
@@ -192,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_api_client(settings, args)
     elif args.command == "check":
         cmd_check(settings)
+    elif args.command == "reconcile":
+        return cmd_reconcile(settings, args.month, args.county, args.format, args.output)
+    elif args.command == "retention":
+        cmd_retention(settings, args.dry_run)
     elif args.command == "worker":
         cmd_worker(settings, args.processes, args.once)
     elif args.command == "serve":

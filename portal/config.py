@@ -104,6 +104,14 @@ SECTIONS: tuple[Section, ...] = (
         S("ESCALATE_AFTER_WORKDAYS", "3", "A task overdue by this many working days is reported to the county's "
           "administrators."),
     )),
+    Section("Oversight: 月对账 and how long personal data is kept", "", (
+        S("RECONCILE_OVERDUE_WORKDAYS", "5", "In the monthly reconciliation, a death known for more than this many "
+          "working days with a benefit not stopped or the household not cancelled is an exception."),
+        S("RETENTION_DRAFT_DAYS", "90", "A draft nobody has touched for this many days is deleted by the retention job."),
+        S("RETENTION_CASE_YEARS", "5", "A completed case keeps its personal data (names, numbers, answers, texts) this "
+          "many years after completion; then only anonymised figures remain (VERIFY LOCALLY against the archive "
+          "rules: the township's paper 存档联 is the archive, not the portal)."),
+    )),
     Section("Throttling", "", (
         S("RATE_LIMIT_STORAGE", "db", "Where throttling counts: `db` (a table in `DATABASE_URL`), or a limits "
           "storage URI such as `redis://host:6379` (pip install redis) or `memory://` (one process only)."),
@@ -225,6 +233,9 @@ class Settings:
     allow_stand_in_idp: bool = False
     session_idle_seconds: int = 30 * 60
     session_max_seconds: int = 8 * 3600
+    reconcile_overdue_workdays: int = 5
+    retention_draft_days: int = 90
+    retention_case_years: int = 5
 
     @property
     def production(self) -> bool:
@@ -294,4 +305,7 @@ class Settings:
             allow_stand_in_idp=_flag(setting(env, "ALLOW_STAND_IN_IDP"), False),
             session_idle_seconds=max(60, int(float(_text(env, "SESSION_IDLE_MINUTES")) * 60)),
             session_max_seconds=max(300, int(float(_text(env, "SESSION_MAX_HOURS")) * 3600)),
+            reconcile_overdue_workdays=max(1, int(_text(env, "RECONCILE_OVERDUE_WORKDAYS"))),
+            retention_draft_days=max(1, int(_text(env, "RETENTION_DRAFT_DAYS"))),
+            retention_case_years=max(1, int(_text(env, "RETENTION_CASE_YEARS"))),
         )

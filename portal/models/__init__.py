@@ -32,6 +32,12 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.exchange import CaseException, CaseInvitation, ExchangeEvent
+from portal.models.oversight import (  # issue 16: 月对账 and retention runs
+    ReconConfirmation,
+    ReconLine,
+    ReconMonth,
+    RetentionRun,
+)
 
 __all__ = [
     "utcnow",
@@ -57,6 +63,10 @@ __all__ = [
     "ProxyApplicant",
     "TextPhone",
     "CaseAccess",
+    "ReconMonth",
+    "ReconLine",
+    "ReconConfirmation",
+    "RetentionRun",
     "ApiClient",
     "WebhookSubscription",
     "ChangeCounter",

@@ -112,6 +112,8 @@ class Deceased(Base):
     """The person who died, as stated on the 登记表 (fields of DOMAIN.md §1.3)."""
 
     __tablename__ = "deceased"
+    # 月对账: one county's deaths of one month
+    __table_args__ = (Index("ix_deceased_county_death", "hukou_county", "death_time"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
     name: Mapped[str] = mapped_column(String(60))

@@ -14,6 +14,7 @@ from portal.services import (  # noqa: F401 - each registers its jobs
     exchange,
     jobs,
     notifications,
+    oversight_jobs,  # registers retention; its MONTHLY hooks join MONTHLY_HOOKS
     receipts,
     reminders,
     text_phone,
@@ -49,6 +50,9 @@ def receipt_render(session: Session, payload: dict[str, Any], ctx: JobContext) -
 
 #: Functions the monthly reconciliation runs on the 10th (the 月对账 issue adds its own here).
 MONTHLY_HOOKS: list[Any] = []
+
+
+MONTHLY_HOOKS.extend(oversight_jobs.MONTHLY)
 
 
 @jobs.handler("reconcile.month", "月对账")

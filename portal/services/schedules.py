@@ -40,6 +40,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              "每天 10:00 把超期较久的事项上报区县管理员"),
     Schedule("monthly-reconciliation", "0 6 10 * *", "reconcile.month", timedelta(days=5),
              "每月 10 日 6:00 生成上月对账（月对账）"),
+    Schedule("retention", "30 3 * * *", "retention.run", timedelta(hours=4),
+             "每天 3:30 删除超过期限未动的草稿，匿名化超过保存期限的已办结申请"),
 )
 
 

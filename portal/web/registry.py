@@ -26,6 +26,8 @@ AREAS = (
     "portal.web.case_search",  # /admin/search: one box finds a case by 编号, 身份证号 or phone
     "portal.web.death_report",  # /admin/report: 死讯简况 from 12345 and grid workers
     "portal.web.proxy",     # /admin/proxy: 代办, the window fills in the one application for a family
+    "portal.web.reports",   # /admin/stats: statistics and their export
+    "portal.web.reconcile",  # /admin/reconcile: 月对账
     "portal.web.case_checks",  # /admin: facts that contradict a case, checked by the window
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
     "portal.web.api",       # /api/v1: the machine interface for department systems (bearer tokens)

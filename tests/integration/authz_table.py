@@ -156,6 +156,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/jobs", "GET"): ADMINS,
     ("/admin/jobs/{job_id:int}/retry", "POST"): ADMINS,
     ("/admin/jobs/{job_id:int}/cancel", "POST"): ADMINS,
+    # statistics, exports, 月对账 and retention (issue 16)
+    ("/admin/stats", "GET"): OFFICERS | ADMINS,
+    ("/admin/export", "GET"): STAFF,  # without `what`: their queue (officers their tasks, the window its list)
+    ("/admin/export/file", "GET"): STAFF,
+    ("/admin/export/file", "POST"): STAFF,  # without a reason: 400
+    ("/admin/reconcile", "GET"): OFFICERS | ADMINS,
+    ("/admin/reconcile/confirm", "POST"): OFFICERS,  # without a month: 400
+    ("/admin/reconcile/close", "POST"): ADMINS,  # without a month and county: 400
     ("/admin/api-clients", "GET"): ADMINS,
     ("/admin/api-clients", "POST"): ADMINS,  # the empty form: 400 with the fields
     ("/admin/api-clients/{client_id:str}/rotate", "POST"): ADMINS,
