@@ -1,4 +1,4 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | settings-doc."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | precompress | settings-doc."""
 from __future__ import annotations
 
 import argparse
@@ -62,6 +62,14 @@ def cmd_check(settings: Settings) -> None:
     print(receipt_fonts())
 
 
+def cmd_precompress() -> None:
+    """Brotli and gzip copies of the static text files, served as they are (done by setup.sh)."""
+    from portal.pages import STATIC_DIR
+    from portal.web.compression import precompress
+
+    print(f"已压缩 {precompress(STATIC_DIR)} 个静态文件副本。")
+
+
 def cmd_settings_doc(write: bool) -> None:
     """Print docs/settings.md as the declarations make it, or (--write) rewrite the file."""
     from portal.settings_doc import PATH, render
@@ -122,11 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="work background jobs and schedules (SMS, receipts, reminders)")
     worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
     worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
+    sub.add_parser("precompress", help="write brotli and gzip copies of the static files (setup does this)")
     doc = sub.add_parser("settings-doc", help="print docs/settings.md from the declared settings")
     doc.add_argument("--write", action="store_true", help="rewrite docs/settings.md")
     args = parser.parse_args(argv)
     if args.command == "settings-doc":  # needs no settings (and must not generate secrets)
         cmd_settings_doc(args.write)
+        return 0
+    if args.command == "precompress":
+        cmd_precompress()
         return 0
     try:
         settings = Settings.from_env()

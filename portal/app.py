@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 
 from auth import web as login_pages
 from auth.sessions import ServerSessionMiddleware, SessionStore
@@ -24,6 +23,8 @@ from portal.services.accounts import sign_in
 from portal.services.bootstrap import validate_reference_data, warm_up
 from portal.web import registry, site
 from portal.web.bounded import NulRefusalMiddleware
+from portal.web.compression import CompressionMiddleware, StaticAssets
+from portal.web.page_cache import PublicPageCache, version_reader
 from portal.web.security import (
     BodySizeLimitMiddleware,
     CrossSiteRefusalMiddleware,
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                             max_seconds=settings.session_max_seconds)
 
     routes = _area_routes(settings, svc)
-    routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
+    routes.append(Mount("/static", app=StaticAssets(directory=str(STATIC_DIR)), name="static"))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     middleware = [
         Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
+        Middleware(PublicPageCache, version=version_reader(svc)),
+        Middleware(CompressionMiddleware),
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(NulRefusalMiddleware),
