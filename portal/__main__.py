@@ -1,4 +1,5 @@
-"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | precompress | settings-doc."""
+"""Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | check | backup | restore
+| precompress | settings-doc."""
 from __future__ import annotations
 
 import argparse
@@ -62,6 +63,24 @@ def cmd_check(settings: Settings) -> None:
     print(receipt_fonts())
 
 
+def cmd_backup(settings: Settings, target: str, restore: bool) -> int:
+    from pathlib import Path
+
+    from portal.backup import BackupError, backup
+    from portal.backup import restore as put_back
+
+    try:
+        if restore:
+            put_back(settings.database_url, Path(target))
+            print(f"已从 {target} 恢复数据库。")
+        else:
+            print(f"已备份到 {backup(settings.database_url, Path(target))}")
+    except BackupError as exc:
+        print(f"{'恢复' if restore else '备份'}没有完成：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_precompress() -> None:
     """Brotli and gzip copies of the static text files, served as they are (done by setup.sh)."""
     from portal.pages import STATIC_DIR
@@ -84,6 +103,8 @@ def cmd_settings_doc(write: bool) -> None:
 def cmd_serve(settings: Settings, reload: bool = False) -> int:
     import uvicorn
 
+    from portal.logs import dict_config
+
     if problem := settings.startup_problem():
         print(f"门户没有启动：{problem}", file=sys.stderr)
         return 2
@@ -97,7 +118,9 @@ def cmd_serve(settings: Settings, reload: bool = False) -> int:
         workers=None if reload else settings.workers,
         reload=reload,
         proxy_headers=False,
-        access_log=False,
+        access_log=False,  # portal.web.observe writes one line per request, with its id
+        log_config=dict_config(settings.log_format, settings.log_level),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
     return 0
 
@@ -130,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="work background jobs and schedules (SMS, receipts, reminders)")
     worker.add_argument("--processes", type=int, default=None, help="worker processes (default JOB_WORKERS)")
     worker.add_argument("--once", action="store_true", help="work the jobs that are due now, then exit")
+    for name, what in (("backup", "write a consistent copy of the database to FILE (while serving)"),
+                       ("restore", "put the copy in FILE into an empty database")):
+        sub.add_parser(name, help=what).add_argument("file")
     sub.add_parser("precompress", help="write brotli and gzip copies of the static files (setup does this)")
     doc = sub.add_parser("settings-doc", help="print docs/settings.md from the declared settings")
     doc.add_argument("--write", action="store_true", help="rewrite docs/settings.md")
@@ -155,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_check(settings)
     elif args.command == "worker":
         cmd_worker(settings, args.processes, args.once)
+    elif args.command in ("backup", "restore"):
+        return cmd_backup(settings, args.file, restore=args.command == "restore")
     elif args.command == "serve":
         return cmd_serve(settings, reload=args.reload)
     return 0

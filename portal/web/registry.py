@@ -21,6 +21,7 @@ AREAS = (
     "portal.web.policy",    # 政策咨询
     "portal.web.backoffice",  # /admin: window, department queues, administration
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
+    "portal.web.observe",   # /admin/metrics: Prometheus (administrators, or the scraper's token)
 )
 
 
