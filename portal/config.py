@@ -117,6 +117,8 @@ SECTIONS: tuple[Section, ...] = (
         S("DB_MAX_OVERFLOW", "4", "Extra connections a process may open for a burst beyond `DB_POOL_SIZE`."),
         S("METRICS_TOKEN", "", "Bearer token a Prometheus scraper sends to `/admin/metrics`; empty: only signed-in "
           "administrators see it."),
+        S("PROMETHEUS_MULTIPROC_DIR", "", "With `WORKERS` > 1: an empty directory (emptied at each start) where "
+          "prometheus-client keeps every worker's request metrics, so one scrape adds them up."),
         S("SHUTDOWN_GRACE_SECONDS", "20", "On SIGTERM uvicorn stops accepting and waits this long for requests in "
           "flight before closing them (keep it below the load balancer's deregistration delay)."),
     )),
