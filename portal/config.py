@@ -133,7 +133,8 @@ SECTIONS: tuple[Section, ...] = (
           "SQLite file `var/idp.sqlite3` in the repository"),
         S("IDP_KEY_PATH", None, "Its RS256 signing key, created on first use [`--key`].",
           "`var/idp_signing_key.pem` in the repository"),
-        S("IDP_PERSONAS_PATH", None, "The demo personas it knows [`--personas`].", "`auth/personas.toml`"),
+        S("IDP_PERSONAS_PATH", None, "The demo personas it knows [`--personas`]; the embedded stand-in reads it "
+          "too (bench/load.py gives it generated families).", "`auth/personas.toml`"),
         S("IDP_CLIENT_ID", "shenhou-portal", "The one client it registers [`--client-id`]."),
         S("IDP_CLIENT_SECRET", None, "That client's secret [`--client-secret`].",
           "the portal's generated `VAR_DIR/oidc_client_secret`, so the two match without configuration"),
