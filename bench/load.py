@@ -127,7 +127,7 @@ def main() -> None:
         port = free_port()
         personas(var / "personas.toml", args.families)
         env = env_for(var, port, IDP_PERSONAS_PATH=str(var / "personas.toml"), PRERENDER_RECEIPTS="0",
-                      PYTHONPATH=str(ROOT), LOAD_RESULTS=str(var / "results.jsonl"))
+                      PYTHONPATH=str(ROOT), LOAD_RESULTS=str(var / "results.jsonl"), PYTHONFAULTHANDLER="1")
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         for command in ("migrate", "seed-demo", "precompress"):
