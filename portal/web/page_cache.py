@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -92,7 +93,13 @@ class PublicPageCache:
         now = time.monotonic()
         if now - self._checked >= self.refresh:
             self._checked = now  # one reader at a time is enough; others use the current value
-            self._version = await run_in_threadpool(self.read_version)
+            try:
+                self._version = await run_in_threadpool(self.read_version)
+            except SQLAlchemyError:
+                # The database is away: keep answering with what is known, ask again next request.
+                self._checked = now - self.refresh
+                if not self._version:
+                    raise
         return self._version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
