@@ -44,6 +44,9 @@ user_type = "person"
 """
 
 
+KEEP_ALIVE = 75  # as `portal serve`: longer than a client's idle gap, so the server never closes mid-request
+
+
 def personas(path: Path, families: int) -> None:
     from portal.services.demo import make_id
 
@@ -138,7 +141,8 @@ def main() -> None:
         settings = Settings.from_env(env)
         base = f"http://127.0.0.1:{port}"
         server = [sys.executable, "-m", "uvicorn", "portal.app:create_app", "--factory", "--host", "127.0.0.1",
-                  "--port", str(port), "--no-access-log", "--log-level", "warning", "--workers", str(args.workers)]
+                  "--port", str(port), "--no-access-log", "--log-level", "warning", "--workers", str(args.workers),
+                  "--timeout-keep-alive", str(KEEP_ALIVE)]
         users = args.families + args.staff
         print(f"locust: {args.families} families + {args.staff} staff, {args.seconds} s, spawn {args.spawn_rate}/s; "
               f"uvicorn {args.workers} worker(s); {settings.database_url.split(':')[0]}")
