@@ -13,6 +13,8 @@ imports no services.
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -168,7 +170,8 @@ def _provider_mount(settings: Settings, svc: Services) -> list[BaseRoute]:
             post_logout_redirect_uris=[settings.base_url + "/"],
             client_name="身后一件事联办平台",
         )],
-        personas_path=DEFAULT_PERSONAS_PATH,
+        # A load test gives the embedded stand-in more personas (bench/load.py); else the demo ones.
+        personas_path=Path(os.environ.get("IDP_PERSONAS_PATH") or DEFAULT_PERSONAS_PATH),
         show_personas=settings.idp_show_personas,
         session_secret=settings.secret_key + ":idp",
     )

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +43,9 @@ def free_port() -> int:
 @contextmanager
 def serve(args: list[str], env: dict[str, str], health_url: str) -> Iterator[None]:
     """Run a server process until the block ends; wait until health_url answers."""
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, never an unread pipe: a server that logs a lot would block once it is full.
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -54,9 +57,12 @@ def serve(args: list[str], env: dict[str, str], health_url: str) -> Iterator[Non
         else:
             raise RuntimeError(f"server did not start: {args}")
         yield
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} during the run; its log: {log.name}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 def uvicorn_args(app: str, port: int, factory: bool = False) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pdf.receipt import FONT_CHAIN, TEMPLATE_DIR, font_face_rules
+from pdf.receipt import FONT_CHAIN, RENDER_LOCK, TEMPLATE_DIR, font_face_rules
 
 TITLE = "身后“一件事”办结告知"
 
@@ -58,4 +58,6 @@ def render_completion(view: CompletionView) -> bytes:
     from weasyprint import HTML
 
     options: dict[str, Any] = {"pdf_tags": True}
-    return HTML(string=render_html(view), base_url=str(TEMPLATE_DIR)).write_pdf(**options)
+    html = HTML(string=render_html(view), base_url=str(TEMPLATE_DIR))
+    with RENDER_LOCK:  # one WeasyPrint layout at a time (pdf/receipt.py)
+        return html.write_pdf(**options)

@@ -133,6 +133,11 @@ class ReceiptView:
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
+#: One WeasyPrint layout at a time per process. Pango, fontconfig and the shared
+#: FontConfiguration are not thread-safe: two renders in two handler threads corrupted the heap
+#: (glib "corrupted double-linked list", SIGSEGV) in the load test (bench/load.py, 30 families
+#: downloading receipts at once). Renders are CPU-bound under the GIL, so little is lost.
+RENDER_LOCK = threading.Lock()
 
 
 def _env() -> Any:
@@ -244,7 +249,7 @@ def render_receipt(view: ReceiptView, *, copy: Copy) -> bytes:
 
     state = _setup()
     html = HTML(string=render_html(view, copy=copy), base_url=str(TEMPLATE_DIR))
-    with _cyclic_gc_paused():
+    with RENDER_LOCK, _cyclic_gc_paused():
         document = html.render(stylesheets=[state["css"]], font_config=state["font_config"])
         options: dict[str, Any] = {"pdf_tags": True}
         if state["variant"]:

@@ -1,5 +1,5 @@
 """Command line: python -m portal serve | worker | migrate | seed-demo | grant-admin | api-client | check |
-settings-doc | retention | reconcile."""
+settings-doc | retention | reconcile | backup | restore | precompress."""
 from __future__ import annotations
 
 import argparse
@@ -102,6 +102,32 @@ def cmd_check(settings: Settings) -> None:
     print(receipt_fonts())
 
 
+def cmd_backup(settings: Settings, target: str, restore: bool) -> int:
+    from pathlib import Path
+
+    from portal.backup import BackupError, backup
+    from portal.backup import restore as put_back
+
+    try:
+        if restore:
+            put_back(settings.database_url, Path(target))
+            print(f"已从 {target} 恢复数据库。")
+        else:
+            print(f"已备份到 {backup(settings.database_url, Path(target))}")
+    except BackupError as exc:
+        print(f"{'恢复' if restore else '备份'}没有完成：{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_precompress() -> None:
+    """Brotli and gzip copies of the static text files, served as they are (done by setup.sh)."""
+    from portal.pages import STATIC_DIR
+    from portal.web.compression import precompress
+
+    print(f"已压缩 {precompress(STATIC_DIR)} 个静态文件副本。")
+
+
 def cmd_settings_doc(write: bool) -> None:
     """Print docs/settings.md as the declarations make it, or (--write) rewrite the file."""
     from portal.settings_doc import PATH, render
@@ -165,6 +191,8 @@ def cmd_reconcile(settings: Settings, month: str, county: str | None, fmt: str, 
 def cmd_serve(settings: Settings, reload: bool = False) -> int:
     import uvicorn
 
+    from portal.logs import dict_config
+
     if problem := settings.startup_problem():
         print(f"门户没有启动：{problem}", file=sys.stderr)
         return 2
@@ -178,7 +206,12 @@ def cmd_serve(settings: Settings, reload: bool = False) -> int:
         workers=None if reload else settings.workers,
         reload=reload,
         proxy_headers=False,
-        access_log=False,
+        access_log=False,  # portal.web.observe writes one line per request, with its id
+        log_config=dict_config(settings.log_format, settings.log_level),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        # Keep idle connections longer than the load balancer does (60 s is common): a server that
+        # closes first races the next request on that connection (seen in bench.load at uvicorn's 5 s).
+        timeout_keep_alive=75,
     )
     return 0
 
@@ -228,11 +261,18 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--county", default=None, help="county code (default: the whole city)")
     rec.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     rec.add_argument("--output", default=None, help="file to write (default: standard output)")
+    for name, what in (("backup", "write a consistent copy of the database to FILE (while serving)"),
+                       ("restore", "put the copy in FILE into an empty database")):
+        sub.add_parser(name, help=what).add_argument("file")
+    sub.add_parser("precompress", help="write brotli and gzip copies of the static files (setup does this)")
     doc = sub.add_parser("settings-doc", help="print docs/settings.md from the declared settings")
     doc.add_argument("--write", action="store_true", help="rewrite docs/settings.md")
     args = parser.parse_args(argv)
     if args.command == "settings-doc":  # needs no settings (and must not generate secrets)
         cmd_settings_doc(args.write)
+        return 0
+    if args.command == "precompress":
+        cmd_precompress()
         return 0
     try:
         settings = Settings.from_env()
@@ -255,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_retention(settings, args.dry_run)
     elif args.command == "worker":
         cmd_worker(settings, args.processes, args.once)
+    elif args.command in ("backup", "restore"):
+        return cmd_backup(settings, args.file, restore=args.command == "restore")
     elif args.command == "serve":
         return cmd_serve(settings, reload=args.reload)
     return 0

@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 
 from auth import web as login_pages
 from auth.sessions import ServerSessionMiddleware, SessionStore
@@ -22,8 +21,12 @@ from portal.db import make_engine, make_sessionmaker
 from portal.pages import STATIC_DIR, Services
 from portal.services.accounts import sign_in
 from portal.services.bootstrap import validate_reference_data, warm_up
+from portal.services.metrics import process_ended
 from portal.web import registry, site
 from portal.web.bounded import NulRefusalMiddleware
+from portal.web.compression import CompressionMiddleware, StaticAssets
+from portal.web.observe import RequestContextMiddleware
+from portal.web.page_cache import PublicPageCache, version_reader
 from portal.web.security import (
     BodySizeLimitMiddleware,
     CrossSiteRefusalMiddleware,
@@ -51,7 +54,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if problem := settings.startup_problem():
         raise UnsafeSettings(problem)
     own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                   max_overflow=settings.db_max_overflow)
     svc = Services(settings=settings, db=make_sessionmaker(engine), vault=Vault(settings.pii_key), extras={})
 
     validate_reference_data()  # catalogue errors stop start-up with a clear message
@@ -60,7 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                             max_seconds=settings.session_max_seconds)
 
     routes = _area_routes(settings, svc)
-    routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"))
+    routes.append(Mount("/static", app=StaticAssets(directory=str(STATIC_DIR)), name="static"))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -69,11 +73,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         await run_in_threadpool(warm_up, svc.db)
         yield
+        # Graceful shutdown: uvicorn has stopped accepting and waited (SHUTDOWN_GRACE_SECONDS) for
+        # the requests in flight; then the pool's connections are closed, not dropped.
+        process_ended()
         if own_engine:
             engine.dispose()
 
     middleware = [
+        Middleware(RequestContextMiddleware),
         Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
+        Middleware(PublicPageCache, version=version_reader(svc)),
+        Middleware(CompressionMiddleware),
         Middleware(SecurityHeadersMiddleware, form_targets=(origin_of(settings.oidc_issuer),), hsts=settings.https_only),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(NulRefusalMiddleware),

@@ -116,6 +116,20 @@ SECTIONS: tuple[Section, ...] = (
         S("RATE_LIMIT_STORAGE", "db", "Where throttling counts: `db` (a table in `DATABASE_URL`), or a limits "
           "storage URI such as `redis://host:6379` (pip install redis) or `memory://` (one process only)."),
     )),
+    Section("Operations", "Logs, metrics, the database pool and shutdown; see docs/deploy.md.", (
+        S("LOG_FORMAT", "json", "`json`: one JSON object per line with the request id (for a log collector); "
+          "`text`: readable lines for a terminal."),
+        S("LOG_LEVEL", "INFO", "Lowest level logged (`DEBUG`, `INFO`, `WARNING`, `ERROR`)."),
+        S("DB_POOL_SIZE", None, "Database connections each portal process keeps open (PostgreSQL).",
+          "`THREADS` + 2 (every handler thread, the session middleware and the metrics scrape)"),
+        S("DB_MAX_OVERFLOW", "4", "Extra connections a process may open for a burst beyond `DB_POOL_SIZE`."),
+        S("METRICS_TOKEN", "", "Bearer token a Prometheus scraper sends to `/admin/metrics`; empty: only signed-in "
+          "administrators see it."),
+        S("PROMETHEUS_MULTIPROC_DIR", "", "With `WORKERS` > 1: an empty directory (emptied at each start) where "
+          "prometheus-client keeps every worker's request metrics, so one scrape adds them up."),
+        S("SHUTDOWN_GRACE_SECONDS", "20", "On SIGTERM uvicorn stops accepting and waits this long for requests in "
+          "flight before closing them (keep it below the load balancer's deregistration delay)."),
+    )),
     Section("The stand-in provider on its own", "`python -m auth.provider` serves the stand-in 浙江政务服务网 on its "
             "own port (for a portal started with `OIDC_ISSUER` pointing at it). Each variable can also be given as "
             "the option in brackets; see `python -m auth.provider --help`. It reads `IDP_SHOW_PERSONAS`, "
@@ -127,7 +141,8 @@ SECTIONS: tuple[Section, ...] = (
           "SQLite file `var/idp.sqlite3` in the repository"),
         S("IDP_KEY_PATH", None, "Its RS256 signing key, created on first use [`--key`].",
           "`var/idp_signing_key.pem` in the repository"),
-        S("IDP_PERSONAS_PATH", None, "The demo personas it knows [`--personas`].", "`auth/personas.toml`"),
+        S("IDP_PERSONAS_PATH", None, "The demo personas it knows [`--personas`]; the embedded stand-in reads it "
+          "too (bench/load.py gives it generated families).", "`auth/personas.toml`"),
         S("IDP_CLIENT_ID", "shenhou-portal", "The one client it registers [`--client-id`]."),
         S("IDP_CLIENT_SECRET", None, "That client's secret [`--client-secret`].",
           "the portal's generated `VAR_DIR/oidc_client_secret`, so the two match without configuration"),
@@ -236,6 +251,12 @@ class Settings:
     reconcile_overdue_workdays: int = 5
     retention_draft_days: int = 90
     retention_case_years: int = 5
+    log_format: str = "json"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    db_max_overflow: int = 4
+    metrics_token: str = ""
+    shutdown_grace_seconds: float = 20.0
 
     @property
     def production(self) -> bool:
@@ -308,4 +329,10 @@ class Settings:
             reconcile_overdue_workdays=max(1, int(_text(env, "RECONCILE_OVERDUE_WORKDAYS"))),
             retention_draft_days=max(1, int(_text(env, "RETENTION_DRAFT_DAYS"))),
             retention_case_years=max(1, int(_text(env, "RETENTION_CASE_YEARS"))),
+            log_format=_text(env, "LOG_FORMAT").strip().lower(),
+            log_level=_text(env, "LOG_LEVEL").strip().upper(),
+            db_pool_size=max(1, int(setting(env, "DB_POOL_SIZE") or max(1, int(_text(env, "THREADS"))) + 2)),
+            db_max_overflow=max(0, int(_text(env, "DB_MAX_OVERFLOW"))),
+            metrics_token=_text(env, "METRICS_TOKEN"),
+            shutdown_grace_seconds=float(_text(env, "SHUTDOWN_GRACE_SECONDS")),
         )

@@ -144,14 +144,16 @@ def private_sqlite_file(url: str) -> None:
             os.chmod(part, 0o600)
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+    The app passes DB_POOL_SIZE / DB_MAX_OVERFLOW (PostgreSQL: connections per process)."""
     if url.startswith("sqlite"):
         private_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_pre_ping=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_pre_ping=True,
+                               pool_size=pool_size, max_overflow=max_overflow)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     event.listen(engine, "handle_error", _replace_connections_after_storage_fault)
     return engine
 

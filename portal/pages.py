@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2_fragments.starlette import Jinja2Blocks
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +29,7 @@ from portal.crypto import Vault
 TEMPLATE_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 CSRF_FIELD = "csrf_token"
+PRECOMPRESSED_SUFFIXES = (".br", ".gz")  # written beside static files by `python -m portal precompress`
 CSRF_HEADER = "x-csrf-token"
 ELDER_COOKIE = "elder"
 
@@ -49,6 +51,16 @@ def services(request: Request) -> Services:
     return svc
 
 
+# Areas whose pages carry personal data (the family's applications and drafts, the back office,
+# the sign-in round trip and the stand-in provider's login). portal.web.security keeps them out of
+# every cache; here they are where a page always has a session (and so a CSRF token).
+PRIVATE_PREFIXES = ("/my", "/apply", "/admin", "/auth", "/login", "/logout", "/idp", "/api")
+
+
+def is_private(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PRIVATE_PREFIXES)
+
+
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, created on first use."""
     token: str | None = request.session.get("csrf")
@@ -58,13 +70,42 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def page_csrf_token(request: Request) -> str:
+    """The token a rendered page carries, or "" for a visitor without a session on a public page.
+
+    Public pages (home, 政策咨询, errors) must not start a session: it costs a database write per
+    visit and makes the page uncacheable. Their only form (the 长辈版 switch) is then sent without
+    a token and `check_csrf` asks for the browser's same-origin proof instead.
+    """
+    if request.session or is_private(request.url.path):
+        return csrf_token(request)
+    return ""
+
+
 class CsrfError(HTTPException):
     def __init__(self) -> None:
         super().__init__(status_code=403, detail="csrf")
 
 
+def proven_same_origin(request: Request) -> bool:
+    """The browser itself says the request comes from this site: `Sec-Fetch-Site: same-origin`
+    (or `none`: typed or bookmarked), else an `Origin` equal to this host. A request that says
+    neither proves nothing (portal.web.security's refusal lets it through; this does not)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in {"same-origin", "none"}
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return False
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 def check_csrf(request: Request, submitted: str | None) -> None:
+    """A form carries its session's token. A visitor without a session (no token was ever shown)
+    may post only a token-less form whose browser proves it came from this site."""
     expected = request.session.get("csrf")
+    if not expected and not submitted and not request.session and proven_same_origin(request):
+        return
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
         raise CsrfError()
 
@@ -110,7 +151,7 @@ def safe_next(url: str | None, default: str = "/") -> str:
 def template_globals(request: Request) -> dict[str, Any]:
     """Context every template gets: CSRF token, elder mode, the signed-in user."""
     return {
-        "csrf_token": csrf_token(request),
+        "csrf_token": page_csrf_token(request),
         "elder": request.cookies.get(ELDER_COOKIE) == "1",
         "user": current_user(request),
         "path": request.url.path,
@@ -122,7 +163,8 @@ templates.context_processors.append(template_globals)
 
 def static_version() -> str:
     """Cache-busting suffix for static files: changes whenever a file under static/ changes."""
-    newest = max((p.stat().st_mtime_ns for p in Path(STATIC_DIR).rglob("*") if p.is_file()), default=0)
+    newest = max((p.stat().st_mtime_ns for p in Path(STATIC_DIR).rglob("*")
+                  if p.is_file() and p.suffix not in PRECOMPRESSED_SUFFIXES), default=0)
     return format(newest, "x")[-8:]
 
 

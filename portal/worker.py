@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from portal.config import Settings
 from portal.crypto import Vault
 from portal.db import make_engine, make_sessionmaker
+from portal.logs import configure as configure_logs
+from portal.logs import request_id
 from portal.services import jobs, schedules
 
 log = logging.getLogger("portal.worker")
@@ -106,9 +108,11 @@ def work(settings: Settings, stop: threading.Event, *, worker_id: str | None = N
                 stop.wait(settings.job_poll_seconds)
                 continue
             heartbeat.watch(job.id)
+            token = request_id.set(f"job-{job.id}")  # every line the job logs carries it
             try:
                 jobs.run_one(db, job, worker_id, extras)
             finally:
+                request_id.reset(token)
                 heartbeat.watch(None)
             ran += 1
             if max_jobs is not None and ran >= max_jobs:
@@ -123,7 +127,7 @@ def _process_main(settings: Settings, index: int) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logs(settings.log_format, settings.log_level)
     work(settings, stop, worker_id=f"{socket.gethostname()}:{os.getpid()}:{index}")
 
 

@@ -33,3 +33,7 @@ fi
 # The receipt's re-ordered copy of Noto Sans CJK SC (pdf/fonts.py): built once, about a
 # minute; without it receipts still render, only slower.
 .venv/bin/python -m pdf.fonts
+
+# Brotli and gzip copies of the static files (CSS, JS), served as they are: quick, and only
+# files changed since the last run are compressed again.
+.venv/bin/python -m portal precompress

@@ -1,7 +1,7 @@
 """月对账 (recon_month, recon_line, recon_confirmation) and retention runs (retention_run)
 
 Revision ID: 9d4f2c7a61b3
-Revises: 5e0b7d3a91c4
+Revises: 5b8e2d7c41a3
 Create Date: 2026-12-08 01:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '9d4f2c7a61b3'
-down_revision = '5e0b7d3a91c4'  # re-chain freely: it only needs application and exchange_event
+down_revision = '5b8e2d7c41a3'  # after the channels migration
 branch_labels = None
 depends_on = None
 

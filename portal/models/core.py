@@ -101,6 +101,8 @@ class Application(TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}
+    # One county's month (reconciliation, statistics) without reading every application: docs/scale.md.
+    __table_args__ = (Index("ix_application_county_submitted", "county_code", "submitted_at"),)
 
     deceased: Mapped[Deceased | None] = relationship(back_populates="application", uselist=False)
     parties: Mapped[list[Party]] = relationship(back_populates="application")

@@ -23,7 +23,8 @@ from portal.models import PolicyArticle
 from portal.services import policy_search
 from portal.services.policy_search import Doc, Snapshot
 
-__all__ = ["CONTENT_DIR", "SEARCH_VERSION", "content_hash", "get_article", "knowledge_base", "sync_policy_articles"]
+__all__ = ["CONTENT_DIR", "SEARCH_VERSION", "content_hash", "content_version", "get_article", "knowledge_base",
+           "sync_policy_articles"]
 
 log = logging.getLogger("portal.policies")
 
@@ -88,6 +89,13 @@ def sync_policy_articles(engine: Engine, directory: str | Path = CONTENT_DIR, *,
 def knowledge_base(session: Session) -> Snapshot:
     """Every article (cached per process, following the database)."""
     return policy_search.snapshot(session)
+
+
+def content_version(session: Session) -> str:
+    """A short digest of every article's content hash: changes exactly when the knowledge base does
+    (the public page cache in portal/web/page_cache.py tags its entries with it)."""
+    fingerprint = knowledge_base(session).fingerprint
+    return hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:16]
 
 
 def get_article(session: Session, slug: str) -> Doc | None:

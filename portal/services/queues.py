@@ -37,6 +37,8 @@ TASK_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "refused": ("不予办理", (st.REFUSED,)),
     "all": ("全部", st.TASK_STATUSES),
 }
+# Counted on every view of the officer queue (the rest only on the view that lists them).
+OPEN_COUNTED = (st.PENDING, st.IN_PROGRESS, st.RETURNED)
 WINDOW_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "submitted": ("待受理", (st.APP_SUBMITTED,)),
     "returned": ("已退回家属", (st.APP_RETURNED,)),
@@ -149,21 +151,25 @@ def _queue_ids(session: Session, scope: list[Any], status: str, overdue_only: bo
                 part.order_by(DepartmentTask.deadline, DepartmentTask.id).limit(offset + limit))]
         ids = [i for _, i in sorted(merged)[offset:offset + limit]]
 
+    # Open work is counted on every view; closed tasks (done, refused) grow with every year of
+    # history, so they are counted only on the view that lists them (bench: docs/decisions.md).
+    counted = set(OPEN_COUNTED) | (set(statuses) - {st.WAITING})
     by_status: dict[str, int] = {}
     overdue_total = 0
     for code, n, late in session.execute(
         select(DepartmentTask.status, func.count(), func.sum(case((overdue, 1), else_=0)))
-        .where(*scope, DepartmentTask.status != st.WAITING).group_by(DepartmentTask.status)
+        .where(*scope, DepartmentTask.status.in_(sorted(counted))).group_by(DepartmentTask.status)
     ):
         by_status[code] = n
         overdue_total += int(late or 0)
-    if status in ("waiting", "all"):  # the one count that needs the applications: only when asked for
+    counted_all = counted | ({st.WAITING} if st.WAITING in statuses else set())
+    if st.WAITING in statuses:  # the one count that needs the applications: only when asked for
         by_status[st.WAITING] = int(session.scalar(
             select(func.count()).select_from(DepartmentTask).where(*scope, DepartmentTask.status == st.WAITING, accepted)
         ) or 0)
-    counts: dict[str, int | None] = {key: sum(by_status.get(s, 0) for s in sts) for key, (_, sts) in TASK_FILTERS.items()}
-    if st.WAITING not in by_status:
-        counts["waiting"] = counts["all"] = None  # not counted on this view
+    counts: dict[str, int | None] = {
+        key: sum(by_status.get(s, 0) for s in sts) if set(sts) <= counted_all else None  # None: not counted here
+        for key, (_, sts) in TASK_FILTERS.items()}
     if overdue_only:
         total = int(session.scalar(select(func.count()).select_from(ids_q.order_by(None).subquery())) or 0)
     else:

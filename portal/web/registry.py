@@ -32,6 +32,7 @@ AREAS = (
     "portal.web.admin_jobs",  # /admin/jobs: the background job queue for administrators
     "portal.web.api",       # /api/v1: the machine interface for department systems (bearer tokens)
     "portal.web.admin_api",  # /admin/api-clients: administrators manage the department clients
+    "portal.web.observe",   # /admin/metrics: Prometheus (administrators, or the scraper's token)
 )
 
 

@@ -3,7 +3,8 @@ refusal, body size limit.
 
 Cross-site protection is two layers: this middleware refuses state-changing requests whose
 Sec-Fetch-Site / Origin show another site (after Datasette's csrf.py), and every form also
-carries a session-bound token checked in portal/pages.py (`read_form`).
+carries a session-bound token checked in portal/pages.py (`read_form`); a visitor without a
+session (public pages start none) needs the browser's positive same-origin proof instead.
 """
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.web.api.problems import problem_response
+from portal.pages import PRIVATE_PREFIXES, is_private
+
+__all__ = ["PRIVATE_PREFIXES", "BodySizeLimitMiddleware", "CrossSiteRefusalMiddleware", "SecurityHeadersMiddleware",
+           "must_not_be_stored", "origin_of"]
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-# Areas whose pages carry personal data (the family's applications and drafts, the back office,
-# the sign-in round trip, the stand-in provider's login, and the departments' API).
-PRIVATE_PREFIXES = ("/my", "/apply", "/admin", "/auth", "/login", "/logout", "/idp", "/api")
 
 
 def _origin(url: str) -> str:
@@ -34,7 +36,7 @@ def must_not_be_stored(path: str, request_headers: Headers, response_headers: He
     rendered for a visitor with a cookie may show who is signed in, and a response that sets a
     cookie must never be replayed to someone else.
     """
-    if any(path == p or path.startswith(p + "/") for p in PRIVATE_PREFIXES):
+    if is_private(path):
         return True
     content_type = response_headers.get("content-type", "")
     if content_type.startswith("application/pdf") or "set-cookie" in response_headers:

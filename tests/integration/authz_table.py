@@ -154,6 +154,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/staff/{member_id:int}/active", "POST"): ADMINS,
     ("/admin/outbox", "GET"): ADMINS,
     ("/admin/jobs", "GET"): ADMINS,
+    ("/admin/metrics", "GET"): ADMINS,
     ("/admin/jobs/{job_id:int}/retry", "POST"): ADMINS,
     ("/admin/jobs/{job_id:int}/cancel", "POST"): ADMINS,
     # statistics, exports, 月对账 and retention (issue 16)

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from portal.models import Application, DepartmentTask, Job, PolicyArticle, StaffMember
 from portal.services import proxy, receipts, sharing
 from portal.services.events import SYSTEM
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, csrf_of
 from tests.helpers import login
 from tests.integration import authz_table as table
 from tests.integration.api_support import open_client
@@ -123,7 +123,7 @@ def world(app, db, vault, settings) -> Iterator[World]:  # type: ignore[no-untyp
             client = stack.enter_context(TestClient(app, base_url="http://testserver", follow_redirects=False))
             if persona is not None:
                 login(client, persona)
-            tokens[role] = csrf_from(client.get("/").text)
+            tokens[role] = csrf_of(client)
             if persona is not None:  # each signed-in person has a draft of their own, as after 开始填写
                 opened = client.post("/apply/start", data={"csrf_token": tokens[role]})
                 assert opened.status_code == 303 and "/login" not in opened.headers["location"], (role, opened.status_code)

@@ -76,7 +76,8 @@ def test_untrusted_host_is_refused(client: TestClient) -> None:
 
 
 def test_session_cookie_flags(client: TestClient) -> None:
-    r = client.get("/")
+    assert "set-cookie" not in client.get("/").headers  # public pages start no session
+    r = client.get("/login")  # a login does
     cookie = r.headers.get("set-cookie", "").lower()
     assert "portal_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 

@@ -30,7 +30,7 @@ from portal.domain.catalogue import default_catalogue
 from portal.domain.reference import APPLICANT_RELATIONS, ASHES_CATEGORIES, ETHNICITIES, PENSION_TYPES, SCENARIOS
 from portal.models import Application
 from portal.services import applications as drafts
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, csrf_of
 from tests.integration import fuzz_support as fz
 from tests.integration.test_apply_support import RECIPIENT_ID, answer_all, start, typical
 
@@ -277,7 +277,7 @@ def staffed(app, db) -> Iterator[Staffed]:  # type: ignore[no-untyped-def]
             c = stack.enter_context(TestClient(app, base_url="http://testserver", follow_redirects=False))
             if who != "anonymous":
                 login(c, who)
-            clients[who], tokens[who] = c, csrf_from(c.get("/").text)
+            clients[who], tokens[who] = c, csrf_of(c)
         yield Staffed(clients, tokens)
 
 

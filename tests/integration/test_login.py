@@ -14,6 +14,7 @@ from auth.provider.config import load_or_create_key
 from auth.web import build_oauth
 from portal.app import create_app
 from portal.config import Settings
+from tests.conftest import csrf_of
 from tests.helpers import _path, login, provider_login_form
 
 
@@ -35,8 +36,7 @@ def test_staff_role_is_not_taken_from_claims(client: TestClient) -> None:
 
 
 def test_login_starts_a_fresh_session(client: TestClient) -> None:
-    before = client.get("/").text
-    token_before = before.split('name="csrf_token" value="')[1].split('"')[0]
+    token_before = csrf_of(client)
     login(client, "linxiaoyan")
     after = client.get("/").text
     token_after = after.split('name="csrf_token" value="')[1].split('"')[0]

@@ -186,7 +186,7 @@ def test_session_rows_hold_no_raw_id_token(client, db) -> None:  # type: ignore[
 
 
 def test_login_replaces_the_session_id(client) -> None:  # type: ignore[no-untyped-def]
-    client.get("/")
+    client.get("/login")  # the session starts here (public pages start none)
     before = client.cookies[COOKIE]
     login(client, "chenjianguo")
     assert client.cookies[COOKIE] != before
