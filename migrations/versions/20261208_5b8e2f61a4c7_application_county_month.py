@@ -1,7 +1,7 @@
 """application (county_code, submitted_at): one county's month without reading every application
 
 Revision ID: 5b8e2f61a4c7
-Revises: c3e1a7b25d90
+Revises: 9d4f2c7a61b3
 Create Date: 2026-12-08 01:10:00
 
 At 200,000 applications the county-month aggregate (the monthly reconciliation's shape) read
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '5b8e2f61a4c7'
-down_revision = 'c3e1a7b25d90'
+down_revision = '9d4f2c7a61b3'
 branch_labels = None
 depends_on = None
 

@@ -14,8 +14,8 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.web.api.problems import problem_response
 from portal.pages import PRIVATE_PREFIXES, is_private
+from portal.web.api.problems import problem_response
 
 __all__ = ["PRIVATE_PREFIXES", "BodySizeLimitMiddleware", "CrossSiteRefusalMiddleware", "SecurityHeadersMiddleware",
            "must_not_be_stored", "origin_of"]

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from portal.models import Application, DepartmentTask, Job, PolicyArticle, StaffMember
 from portal.services import proxy, receipts, sharing
 from portal.services.events import SYSTEM
-from tests.conftest import csrf_from, csrf_of
+from tests.conftest import csrf_of
 from tests.helpers import login
 from tests.integration import authz_table as table
 from tests.integration.api_support import open_client
