@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from portal.crypto import Vault
 from portal.db import make_engine
-from portal.migrate import alembic_config, upgrade
+from portal.migrate import alembic_config, downgrade, upgrade
 
 REVISION = "c3e1a7b25d90"  # migrations/versions/*_seal_certificate_numbers.py
 KEY = bytes.fromhex("7" * 64)
@@ -32,11 +31,10 @@ OLD_ROWS = {  # application id -> (deceased ID, certificate_no as the old code s
 
 
 def _at(engine: Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as conn:
-        cfg = alembic_config(str(engine.url))
-        cfg.attributes["connection"] = conn
-        cfg.attributes["pii_key"] = KEY
-        (command.downgrade if down else command.upgrade)(cfg, revision)
+    if down:
+        downgrade(engine, revision, pii_key=KEY)
+    else:
+        upgrade(engine, revision=revision, pii_key=KEY)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
