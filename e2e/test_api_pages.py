@@ -37,3 +37,12 @@ def test_admin_opens_a_client_that_gets_a_token(page: Page, base_url: str) -> No
     assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"
     me = httpx.get(f"{base_url}/api/v1/me", headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
     assert me.json()["county_name"] == "鹿城区"
+    # a webhook for it, from the same page
+    page.get_by_label("接口客户端").select_option(client_id)
+    page.get_by_label("推送地址").fill("https://yibao.example.gov.cn/shenhou/events")
+    page.get_by_role("button", name="登记推送地址").click()
+    expect(page.get_by_text("签名密钥", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="https://yibao.example.gov.cn/shenhou/events", exact=True)).to_be_visible()
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    shot(page, "api-webhooks-phone")

@@ -146,6 +146,20 @@ def test_unsubscribed_and_revoked_clients_get_nothing(client, db, vault, setting
         assert s.scalar(select(Job).where(Job.kind == DELIVER_KIND)) is None  # nothing was even queued
     r = client.post("/api/v1/webhooks", json={"url": "ftp://example.gov.cn/x"}, headers=yibao)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "url"
+    # a revoked client's subscriptions stop with it, also for deliveries already queued
+    from portal.db import transaction
+    from portal.services import api_clients
+    from tests.integration.api_support import TEST_ACTOR, open_client, token
+
+    with running(Receiver()) as late:
+        client_id, secret = open_client(db, "gongan", "330302")
+        _subscribe(client, {"Authorization": f"Bearer {token(client, client_id, secret)}"}, late.url)
+        accepted(db, vault)  # queued for it …
+        with transaction(db) as s:
+            api_clients.revoke_client(s, TEST_ACTOR, client_id)  # … then it is revoked
+        accepted(db, vault)
+        _work(settings)
+    assert late.calls == []
 
 
 def test_administrators_register_and_remove_webhooks(client, db, vault, settings) -> None:  # type: ignore[no-untyped-def]
