@@ -33,6 +33,8 @@ def running(receiver: Receiver) -> Iterator[Receiver]:
             if 200 <= status < 300:
                 receiver.accepted.append((headers, body))
             self.send_response(status)
+            if status == 429:
+                self.send_header("Retry-After", "30")
             self.send_header("Content-Length", "0")
             self.end_headers()
 

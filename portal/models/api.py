@@ -45,7 +45,7 @@ class WebhookSubscription(Base):
 
 
 class ChangeCounter(Base):
-    """The task change sequence (portal/services/task_feed.py): one row, bumped under its row lock."""
+    """The task change sequence (portal/services/task_feed.py): one row, bumped at commit under its row lock."""
 
     __tablename__ = "change_counter"
     name: Mapped[str] = mapped_column(String(30), primary_key=True)

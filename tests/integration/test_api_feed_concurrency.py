@@ -1,7 +1,9 @@
 """The task change feed under concurrent writers: stable order, no gaps, no duplicates.
 
-Writers change tasks in overlapping transactions that hold their change open for a moment after
-it got its feed number; a reader pages through the feed with its cursor all the while. Every
+Writers change tasks in overlapping transactions, each held open for a moment after it took its
+feed number and before it commits (a sleep wrapped around `next_numbers`: the window where a
+number is known but not yet visible); a reader pages through the feed with its cursor all the
+while. Every
 committed change must reach the reader (itself, or a later change of the same task), and the
 reader must never see a position twice or go backwards. Run it on PostgreSQL too
 (scripts/with-postgres.sh): there, transactions really commit out of order.
@@ -17,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.db import transaction
 from portal.domain.api_scope import ClientScope
 from portal.models import DepartmentTask
-from portal.services import task_views
+from portal.services import task_feed, task_views
 from tests.integration.test_api_tasks import accepted, task_id
 
 WRITERS = 4
@@ -25,7 +27,16 @@ CHANGES_EACH = 25
 TASKS = 40  # many tasks change only once: a skipped change cannot hide behind a later one
 
 
-def test_concurrent_writers_leave_no_gap_and_no_duplicate(db, vault) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_writers_leave_no_gap_and_no_duplicate(db, vault, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    numbered = task_feed.next_numbers
+    pause = random.Random(7)
+
+    def slow_numbers(session, count):  # type: ignore[no-untyped-def]
+        got = numbered(session, count)
+        time.sleep(pause.random() * 0.01)  # the commit comes a moment after the number was taken
+        return got
+
+    monkeypatch.setattr(task_feed, "next_numbers", slow_numbers)
     ids = [task_id(db, accepted(db, vault), "hukou") for _ in range(TASKS)]
     scope = ClientScope("dc_test", "测试", "gongan", "330302", 0)
     committed: list[tuple[int, int]] = []
@@ -44,9 +55,7 @@ def test_concurrent_writers_leave_no_gap_and_no_duplicate(db, vault) -> None:  #
                             task = s.get(DepartmentTask, target)
                             assert task is not None
                             task.message = f"写入 {n}-{i}"
-                            s.flush()  # the feed number is taken here …
-                            time.sleep(rng.random() * 0.01)  # … and the commit comes a moment later
-                            seq = task.change_seq
+                        seq = task.change_seq  # taken at the commit
                         break
                     except StaleDataError:
                         continue

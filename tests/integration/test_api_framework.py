@@ -64,6 +64,7 @@ def test_bodies_are_strict_and_errors_are_problems(app, client, db) -> None:  # 
     _problem(client.post("/api/v1/test-echo", content=b"{not json", headers={**h, "Content-Type": "application/json"}),
              422, "validation")
     _problem(client.post("/api/v1/test-echo", data={"count": "3"}, headers=h), 415, "unsupported-media-type")
+    _problem(client.post("/api/v1/test-echo", json={"count": 1, "note": "a\x00b"}, headers=h), 422, "validation")
     _problem(client.post("/api/v1/test-echo", json={"count": 1, "note": "missing"}, headers=h), 404, "not-found")
     assert "别人" in _problem(client.post("/api/v1/test-echo", json={"count": 1, "note": "conflict"}, headers=h),
                             409, "conflict")["detail"]
@@ -78,7 +79,7 @@ def test_bodies_are_strict_and_errors_are_problems(app, client, db) -> None:  # 
     assert r.status_code == 303 and r.headers["location"] == "/api/v1/docs#problem-validation"
     with db() as s:  # every call of the client to an endpoint is in the audit log, refused ones too
         calls = list(s.scalars(select(Event).where(Event.tag == "client:api:call")))
-    assert len(calls) == 9 and {e.actor_name for e in calls} == {"yibao330302系统"}
+    assert len(calls) == 10 and {e.actor_name for e in calls} == {"yibao330302系统"}
     assert sorted({e.after["status"] for e in calls}) == [200, 404, 409, 415, 422, 500]  # type: ignore[index]
 
 

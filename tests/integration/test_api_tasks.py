@@ -75,7 +75,10 @@ def test_feed_pages_in_change_order_and_shows_each_change_once(client, db, vault
     assert client.post(f"/api/v1/tasks/{target}/actions", json={"action": "take"}, headers={**h, "If-Match": etag}).status_code == 200
     later = client.get(f"/api/v1/tasks?cursor={second['next_cursor']}", headers=h).json()
     assert [(t["id"], t["status"]) for t in later["items"]] == [(target, "in_progress")]
-    for bad in ("nonsense", "YzE6LTE", "x" * 41):
+    import base64
+
+    huge = base64.urlsafe_b64encode(b"c1:" + b"9" * 21).decode().rstrip("=")  # beyond BIGINT: refused, not a 500
+    for bad in ("nonsense", "YzE6LTE", "x" * 41, huge):
         _problem(client.get(f"/api/v1/tasks?cursor={bad}", headers=h), 422, "validation")
     _problem(client.get("/api/v1/tasks?limit=0", headers=h), 422, "validation")
     _problem(client.get("/api/v1/tasks?colour=red", headers=h), 422, "validation")
@@ -104,6 +107,8 @@ def test_actions_follow_the_back_office_rules(client, db, vault) -> None:  # typ
     now = {"If-Match": taken.headers["etag"]}
     body = _problem(client.post(url, json={"action": "complete", "result": {}}, headers={**yibao, **now}), 422, "validation")
     assert [e["field"] for e in body["errors"]] == ["result.settlement_amount"]
+    body = _problem(client.post(url, json={"action": "complete", "result": {"settlement_amount": "1"}, "message": "空\x00字"},
+                                headers={**yibao, **now}), 422, "validation")  # PostgreSQL keeps no NUL: refused first
     body = _problem(client.post(url, json={"action": "complete", "result": {"settlement_amount": -320.5}},
                                 headers={**yibao, **now}), 422, "validation")
     assert body["errors"][0]["field"] == "result.settlement_amount"

@@ -101,7 +101,35 @@ def test_failed_deliveries_retry_with_backoff_then_die_visibly(client, db, vault
     assert "HTTP 500" in (dead[0].last_error or "")
     login(client, "admin")
     page = client.get("/admin/jobs?status=dead")
-    assert page.status_code == 200 and "推送事项变化" in page.text and "HTTP 500" in page.text
+    assert page.status_code == 200 and "推送事项变化" in page.text and "HTTP 500" in page.text and "查看申请" in page.text
+
+
+def test_410_ends_the_subscription_and_429_waits_without_using_an_attempt(client, db, vault, settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.fake_webhook_receiver import Receiver as R
+
+    with running(R(always=410)) as gone:
+        yibao = client_headers(client, db, "yibao", "330302")
+        _subscribe(client, yibao, gone.url)
+        accepted(db, vault)
+        _work(settings)
+    assert gone.calls and client.get("/api/v1/webhooks", headers=yibao).json()["items"] == []
+    with db() as s:
+        assert {j.status for j in s.scalars(select(Job).where(Job.kind == DELIVER_KIND))} == {jobs.DONE}
+
+    class Busy(R):
+        def next_status(self) -> int:
+            return 429 if len(self.calls) < 2 else 204
+
+    with running(Busy()) as busy:
+        renshe = client_headers(client, db, "renshe", "330302")
+        _subscribe(client, renshe, busy.url)
+        accepted(db, vault)
+        _work(settings, hours=1)
+    assert len(busy.calls) > len(busy.accepted) >= 1
+    with db() as s:
+        done = [j for j in s.scalars(select(Job).where(Job.kind == DELIVER_KIND, Job.payload["subscription_id"].as_integer()
+                                                      == client.get("/api/v1/webhooks", headers=renshe).json()["items"][0]["id"]))]
+    assert done and all(j.status == jobs.DONE for j in done)
 
 
 def test_unsubscribed_and_revoked_clients_get_nothing(client, db, vault, settings) -> None:  # type: ignore[no-untyped-def]

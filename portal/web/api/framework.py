@@ -214,10 +214,24 @@ def _json_body(request: Request, raw: bytes, model: type[BaseModel]) -> BaseMode
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise ApiProblem("unsupported-media-type", "请求体必须是 JSON，并带 Content-Type: application/json。")
     try:
-        return model.model_validate_json(raw, strict=True)
+        parsed = model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         errors = field_errors(exc, tagged_root=issubclass(model, RootModel))
         raise ApiProblem("validation", "请求体没有通过校验，请按 errors 修改。", errors=errors) from None
+    if b"\\u0000" in raw and _has_nul(parsed.model_dump()):  # PostgreSQL stores no NUL in text
+        raise ApiProblem("validation", "文本里不能有 NUL 字符（\\u0000）。",
+                         errors=service_errors({"": "文本里不能有 NUL 字符（\\u0000）"}))
+    return parsed
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _query(request: Request, model: type[BaseModel]) -> BaseModel:

@@ -34,7 +34,7 @@ IF_MATCH = api.Header("If-Match", "读取事项时得到的 ETag，例如 \"3\"�
 
 
 class TaskOut(ApiModel):
-    """One department task as the department's system sees it."""
+    """一个部门事项，部门系统看到的样子（不含任何证件号码）。"""
 
     id: int
     version: int = Field(description="乐观锁版本，与 ETag 相同")
@@ -59,7 +59,7 @@ class TaskOut(ApiModel):
 
 
 class TaskPage(ApiModel):
-    """A page of the change feed."""
+    """变更流的一页。"""
 
     items: list[TaskOut]
     next_cursor: str = Field(description="下一次请求带上的 cursor（没有新变化时与本次相同）")
@@ -140,7 +140,8 @@ def _cursor(raw: str | None) -> int:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
-    if not text.startswith(CURSOR_PREFIX) or not text[len(CURSOR_PREFIX):].isdigit() or len(text) > 24:
+    digits = text[len(CURSOR_PREFIX):]
+    if not text.startswith(CURSOR_PREFIX) or not digits.isascii() or not digits.isdigit() or len(digits) > 18:  # BIGINT
         raise ApiProblem("validation", "cursor 不是本接口给出的游标。",
                          errors=service_errors({"cursor": "请使用上一页的 next_cursor"}))
     return int(text[len(CURSOR_PREFIX):])
@@ -188,13 +189,14 @@ def act_on_task(call: api.ApiCall) -> api.Reply:
             if seen != task.version:
                 raise ApiProblem("precondition-failed", f"事项现在的版本是 {task.version}，不是 If-Match 里的 {seen}："
                                  "它刚刚被改过，这次操作没有保存。请重新读取后再决定。")
-            task = _apply(session, task_id, seen, action, call)
-            return _one(session, task)
+            _apply(session, task_id, seen, action, call)
     except Conflict as exc:  # changed between our read and our write
         raise ApiProblem("precondition-failed", exc.message) from None
     except Invalid as exc:
         fields = {("result." + k if k in RESULT_NAMES else k): v for k, v in exc.errors.items()}
         raise ApiProblem("validation", "办理结果没有通过校验，请按 errors 修改。", errors=service_errors(fields)) from None
+    with call.services.db() as session:  # the committed state, with its place in the feed
+        return _one(session, tasks.workable_task(session, task_id, call.client))
 
 
 def _apply(session: Session, task_id: int, version: int, action: Any, call: api.ApiCall) -> DepartmentTask:
