@@ -145,9 +145,14 @@ def submit_post(request: Request, form: FormData | None, staff: Staff) -> Respon
                               acting=acting)
         if result.outcome != "submitted" or result.application is None:
             raise HTTPException(status_code=404)
-        number = result.application.number
-    flash(request, f"已代家属提交申请，编号 {number}。请打印登记表请申请人签名，核对无误后点“受理”。")
-    return redirect(f"/admin/applications/{app.id}")
+        case = result.application
+        joined = case.id != app.id  # the death was reported before (主动办): the family joined that case
+        if joined:
+            proxy.moved_to(session, row, case)
+        number, case_id = case.number, case.id
+    words = "，并入了部门已主动启动的办理" if joined else ""
+    flash(request, f"已代家属提交申请{words}，编号 {number}。请打印登记表请申请人签名，核对无误后点“受理”。")
+    return redirect(f"/admin/applications/{case_id}")
 
 
 @page
