@@ -195,3 +195,19 @@ def test_a_window_case_for_a_death_already_reported_joins_that_case(client: Test
     family = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
     login(family, "passport", "/my")
     assert number in family.get("/my").text
+
+
+def test_a_deceased_already_in_progress_is_not_entered_twice(client: TestClient) -> None:
+    from tests.integration.test_apply_support import full_application
+
+    family = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
+    full_application(family)  # chenjianguo submitted for this deceased online
+    login(client, "clerk", "/admin")
+    base, _ = proxy_case(client)
+    answers = typical()
+    fill(client, base, {"scenario": answers["scenario"]})
+    page = client.get(f"{base}/step/deceased")
+    r = client.post(f"{base}/step/deceased", data={"csrf_token": csrf_from(page.text), **answers["deceased"]})
+    assert r.status_code == 200
+    msg = " ".join(errors_in(r.text))
+    assert "已有申请在办理" in msg and "330302-" in msg  # the clerk of the county is told which case
