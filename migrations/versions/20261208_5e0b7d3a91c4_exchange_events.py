@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('outcome', sa.String(length=20), nullable=False),
         sa.Column('answer', sa.JSON(), nullable=False),
+        sa.Column('held_enc', sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(['application_id'], ['application.id'],
                                 name=op.f('fk_exchange_event_application_id_application')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_event')),

@@ -61,7 +61,7 @@ from portal.domain.reference import ASHES_CATEGORIES, PENSION_TYPES, SCENARIOS
 
 __all__ = [  # this module's names, and those that moved to portal.domain.form_steps
     "ASHES_PLACE_MISSING", "Applicant", "BANKS", "BY_NAME", "CIVIL_PLEDGE", "CONFIRMATIONS", "Ctx",
-    "DECLARATION", "DEFAULT_MATTERS", "Errors", "FLAGS", "GUIDE_KEYS", "OTHER", "STEPS", "Step", "Values",
+    "DECLARATION", "DEFAULT_MATTERS", "answered_steps", "Errors", "FLAGS", "GUIDE_KEYS", "OTHER", "STEPS", "Step", "Values",
     "applicable", "certificate_title", "certificate_type", "check_applicant", "check_ashes",
     "check_certificate", "check_check", "check_death", "check_deceased", "check_funeral", "check_matters",
     "check_recipient", "check_scenario", "china_now", "death_datetime", "deceased_card", "derived_facts",
@@ -134,6 +134,18 @@ def first_invalid(answers: Mapping[str, Any], done: list[str], applicant: Applic
         if errors:
             return step.name
     return None
+
+
+def answered_steps(answers: Mapping[str, Any], applicant: Applicant, now: datetime | None = None) -> list[str]:
+    """The leading steps that answers known before the family came (a department's facts) already
+    answer in full: the family starts after them, and sees them all again on the check page."""
+    ctx = Ctx(answers=dict(answers), applicant=applicant, now=now or china_now())
+    done: list[str] = []
+    for step in applicable(answers):
+        if step.name == "check" or step.check(answers, ctx)[1]:
+            break
+        done.append(step.name)
+    return done
 
 
 GUIDE_KEYS = ("scenario", "death_date", "pension_type", "matters", "veteran", "disability", "assistance")

@@ -42,9 +42,14 @@ def _id_number(raw: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-def _china_wall_time(value: datetime) -> datetime:
+def _china_wall_time(value: datetime | None) -> datetime | None:
     """A time with an offset becomes China wall time; a naive one is taken as China time already."""
-    return clock.as_china(value).replace(tzinfo=None) if value.tzinfo is not None else value
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        return clock.as_china(value).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError("时间超出范围") from None
 
 
 class DeceasedRef(_Strict):

@@ -33,19 +33,19 @@ class ApiClient(Base):
 
 
 class WebhookSubscription(Base):
-    """Where a client wants task changes pushed; `secret` signs each delivery (HMAC-SHA256)."""
+    """Where a client wants task changes pushed; its secret signs each delivery (HMAC-SHA256)."""
 
     __tablename__ = "webhook_subscription"
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret_enc: Mapped[str] = mapped_column(String(200))  # sealed with the vault (portal/crypto.py)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ChangeCounter(Base):
-    """The task change sequence (portal/services/task_feed.py): one row, bumped under its row lock."""
+    """The task change sequence (portal/services/task_feed.py): one row, bumped at commit under its row lock."""
 
     __tablename__ = "change_counter"
     name: Mapped[str] = mapped_column(String(30), primary_key=True)

@@ -206,7 +206,7 @@ class DepartmentTask(TimestampMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Position in the change feed (GET /api/v1/tasks?cursor=…), set on every write: services/task_feed.py
+    # Position in the change feed (GET /api/v1/tasks?cursor=…), set at each commit that changed it: services/task_feed.py
     change_seq: Mapped[int | None] = mapped_column(BigInteger, index=True)
     __mapper_args__ = {"version_id_col": version}
 

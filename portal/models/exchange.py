@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -34,6 +34,9 @@ class ExchangeEvent(Base):
     # applied | already_done | no_case | proactive_case | exception | informed
     outcome: Mapped[str] = mapped_column(String(20))
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)  # the first answer, returned again to a replay
+    # A fact whose matter could not finish yet (not_ready), sealed (it holds the 身份证号) until
+    # the window's acceptance or a prerequisite lets it finish (portal/services/held_facts.py).
+    held_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class CaseException(Base):

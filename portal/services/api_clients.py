@@ -99,7 +99,8 @@ def clients(session: Session) -> list[ApiClient]:
     return list(session.scalars(select(ApiClient).order_by(ApiClient.id)))
 
 
-def _client(session: Session, client_id: str) -> ApiClient:
+def find(session: Session, client_id: str) -> ApiClient:
+    """The client with this client_id, else NotFound."""
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     if client is None:
         raise NotFound()
@@ -108,7 +109,7 @@ def _client(session: Session, client_id: str) -> ApiClient:
 
 def rotate_client(session: Session, actor: Actor, client_id: str) -> Issued:
     """A new secret; the old one and every token issued with it stop working now."""
-    client = _client(session, client_id)
+    client = find(session, client_id)
     secret = secrets.token_urlsafe(32)
     client.secret_hash = hash_secret(secret)
     client.generation += 1
@@ -121,7 +122,7 @@ def rotate_client(session: Session, actor: Actor, client_id: str) -> Issued:
 
 def revoke_client(session: Session, actor: Actor, client_id: str) -> ApiClient:
     """The client may no longer call; its tokens stop now (a rotation re-opens it with a new secret)."""
-    client = _client(session, client_id)
+    client = find(session, client_id)
     if client.active:
         client.active = False
         client.generation += 1

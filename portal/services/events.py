@@ -79,5 +79,6 @@ def _refuse_event_changes(session: Session, _ctx: object, _instances: object) ->
             raise AppendOnlyError("events are append-only")
 
 
-# Task writes are numbered for the change feed wherever they happen (a listener like the one above).
+# Task changes are numbered for the change feed, and queue their webhooks, wherever they happen
+# (listeners like the one above).
 from portal.services import task_feed  # noqa: E402,F401

@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -28,7 +29,7 @@ from portal.domain import clock
 from portal.domain import exchange as vocab
 from portal.domain import status as st
 from portal.models import Application, DepartmentTask, ExchangeEvent
-from portal.services import case_exceptions, notifications, pii, proactive
+from portal.services import case_exceptions, held_facts, jobs, notifications, pii, proactive
 from portal.services.casework import department_name, matter_name
 from portal.services.errors import Invalid, WorkflowError
 from portal.services.events import Actor, record
@@ -129,16 +130,52 @@ def receive(session: Session, vault: Vault, scope: SenderScope, event: vocab.Env
     county = case.county_code if case is not None else (facts.county_code if facts else None)
     if scope.county_code and county and county != scope.county_code:
         raise NotAllowed("这个客户端只能报送本县（市、区）的信息")
-    words = vocab.reported_by(scope.department)
-    system = Actor("system", None, f"{department_name(scope.department)}系统"[:60])
+    system, words = reporting_system(scope.department)
     if case is None:
         answer = _no_case(session, vault, kind, facts, scope, base_url, row)
     else:
         row.application_id = case.id
         answer = _on_case(session, vault, case, kind, data, scope, system, words, row)
     row.outcome, row.answer = answer.outcome, answer.as_dict()
+    if answer.outcome == "not_ready":  # applied by the worker once the matter may finish
+        row.held_enc = vault.seal_bytes(event.model_dump_json().encode())
     session.flush()
     return answer
+
+
+def apply_held(session: Session, vault: Vault, application_id: int) -> int:
+    """Finish the matters whose facts came early, now that they may finish; how many finished.
+
+    Idempotent (the worker may run it twice): a fact applied, or found already done, is released.
+    """
+    done = 0
+    rows = session.scalars(select(ExchangeEvent).where(ExchangeEvent.application_id == application_id,
+                                                       ExchangeEvent.held_enc.is_not(None))
+                           .order_by(ExchangeEvent.id).with_for_update()).all()
+    for row in rows:
+        event = vocab.parse_event(json.loads(vault.open_bytes(row.held_enc or b"")))
+        kind, data = vocab.kind_of(event), getattr(event, "data")  # noqa: B009
+        matter = vocab.completed_matter(kind, data)
+        task = session.scalar(select(DepartmentTask).where(DepartmentTask.application_id == application_id,
+                                                           DepartmentTask.matter_code == matter))
+        if task is None or task.status in st.FINISHED:
+            row.held_enc, row.outcome = None, "already_done"
+            continue
+        if task.status not in st.TASK_TRANSITIONS["complete"][0]:
+            continue  # still waiting: the next acceptance or prerequisite looks again
+        try:
+            finish(session, task, data, row.department, row.client_name)
+        except (Invalid, WorkflowError):
+            row.held_enc, row.outcome = None, "refused_later"  # e.g. a date the matter cannot take: the clerk sees the fact
+            continue
+        row.held_enc, row.outcome = None, "applied_later"
+        done += 1
+    return done
+
+
+@jobs.handler(held_facts.APPLY_KIND, "应用部门提前报送的信息")
+def _apply_held_job(session: Session, payload: dict[str, Any], ctx: jobs.JobContext) -> None:
+    apply_held(session, ctx.extras["vault"], int(payload["application_id"]))
 
 
 def receive_once(db: sessionmaker[Session], vault: Vault, scope: SenderScope, event: vocab.Envelope, *,
@@ -186,21 +223,32 @@ def _on_case(session: Session, vault: Vault, case: Application, kind: vocab.Even
         _tell(session, case, system, f"{kind.label}（{words}）")
         return Answer("not_ready", f"“{matter_name(task.matter_code)}”还不能办结（等待受理或前置事项），信息已记录", number,
                       task.id)
-    fields = {**result_fields(task.matter_code, data), "message": f"{words}：{fact_line(data)}"[:200]}
     try:
-        complete_task(session, task.id, task.version, SystemScope(scope.name, scope.department, None), fields,
-                      reporter=Reporter(system, words))
+        finish(session, task, data, scope.department, scope.name)
     except (Invalid, WorkflowError) as exc:
         detail = "；".join(exc.errors.values()) if isinstance(exc, Invalid) else str(exc)
         raise Invalid({"data": f"这条信息不能用来办结“{matter_name(task.matter_code)}”：{detail}"}) from None
     return Answer("applied", f"“{matter_name(task.matter_code)}”已办结", number, task.id)
 
 
+def reporting_system(department: str) -> tuple[Actor, str]:
+    """The department's system as the log names it, and how the family is told ("由殡仪馆系统自动报送")."""
+    return Actor("system", None, f"{department_name(department)}系统"[:60]), vocab.reported_by(department)
+
+
+def finish(session: Session, task: DepartmentTask, data: Any, department: str, client_name: str) -> None:
+    """Complete the task with what the fact says, through the back office's own service."""
+    system, words = reporting_system(department)
+    fields = {**result_fields(task.matter_code, data), "message": f"{words}：{fact_line(data)}"[:200]}
+    complete_task(session, task.id, task.version, SystemScope(client_name, department, None), fields,
+                  reporter=Reporter(system, words))
+
+
 def _tell(session: Session, case: Application, system: Actor, summary: str) -> None:
     """A fact that finishes nothing yet: on the family's timeline, and a text when there is a family."""
     record(session, system, "system:exchange:fact", summary, application_id=case.id, public=True)
     if case.status != st.APP_PROACTIVE:
-        notifications.queue_sms(session, case, notifications.msg_fact_reported(case.number or str(case.id), summary, ""))
+        notifications.queue_sms(session, case, notifications.msg_fact_reported(case.number or str(case.id), summary))
 
 
 def result_fields(matter: str, data: Any) -> dict[str, str]:

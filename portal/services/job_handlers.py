@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.services import digest, jobs, notifications, receipts, reminders, text_phone  # noqa: F401 - each registers its jobs
+from portal.services import (  # noqa: F401 - each registers its jobs
+    digest,
+    exchange,
+    jobs,
+    notifications,
+    receipts,
+    reminders,
+    text_phone,
+    webhooks,
+)
 from portal.services.jobs import JobContext
 
 

@@ -206,8 +206,8 @@ def msg_proactive_invite(number: str, county: str, link: str) -> str:
             f"不用您跑。丧葬费、抚恤金、医保等还需要您确认，已知的信息都已填好，点此补充后提交：{link}")
 
 
-def msg_fact_reported(number: str, what: str, words: str) -> str:
-    return f"您好，{what}（{words}）。编号{number}，详情可在“我的申请”里查看。"
+def msg_fact_reported(number: str, what: str) -> str:
+    return f"您好，{what}。编号{number}，详情可在“我的申请”里查看。"
 
 
 def msg_remind_draft(link: str) -> str:

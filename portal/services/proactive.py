@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal.crypto import Vault
 from portal.db import transaction
+from portal.domain import application_form as steps
 from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.catalogue import Catalogue, default_catalogue
@@ -39,7 +40,15 @@ from portal.models import (
     TaskDependency,
 )
 from portal.services import notifications, pii, receipts
-from portal.services.applications import ApplicantFacts, Draft, open_draft, read_draft, start_draft, write_draft
+from portal.services.applications import (
+    ApplicantFacts,
+    Draft,
+    applicant_facts,
+    open_draft,
+    read_draft,
+    start_draft,
+    write_draft,
+)
 from portal.services.casework import county_name, matter_name
 from portal.services.deadlines import time_limit
 from portal.services.events import Actor, record
@@ -193,6 +202,9 @@ def claim_into_draft(db: sessionmaker[Session], vault: Vault, token: str, accoun
         draft_app = open_draft(session, account_id)
         if draft_app is None:
             draft_app = start_draft(session, vault, account_id, found.answers)
+            facts = applicant_facts(session, vault, account_id)
+            done = steps.answered_steps(found.answers, steps.Applicant(facts.name, facts.id_card, facts.phone))
+            write_draft(vault, draft_app, Draft(dict(found.answers), done))
             record(session, actor, "citizen:application:start", f"从短信链接开始填写一表申请（编号 {found.number}）",
                    application_id=draft_app.id)
             return True

@@ -20,6 +20,7 @@ from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.deadlines import due_on
 from portal.models import Application, DepartmentTask, TaskDependency
+from portal.services import held_facts
 from portal.services import notifications as sms
 from portal.services.casework import (
     StaffLike,
@@ -269,6 +270,7 @@ def _after_finish(session: Session, task: DepartmentTask, actor: Actor) -> None:
                    f"“{matter_name(task.matter_code)}”已办结，“{matter_name(dep.matter_code)}”现在开始办理",
                    application_id=dep.application_id, task_id=dep.id, public=True,
                    before=before, after=task_snapshot(dep))
+            held_facts.queue_if_held(session, dep.application_id)  # its fact may have come already
     maybe_complete(session, task.application, actor)
 
 

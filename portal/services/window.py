@@ -15,6 +15,7 @@ from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.reference import CHANNELS as CHANNEL_OPTIONS
 from portal.models import Application
+from portal.services import held_facts
 from portal.services import notifications as sms
 from portal.services.casework import (
     StaffLike,
@@ -67,6 +68,7 @@ def accept(session: Session, application_id: int, version: int | str | None, sta
            before=before, after={**app_snapshot(app), "started": started})
     first = min((t.deadline for t in app.tasks if t.status == st.PENDING and t.deadline), default=day)
     sms.queue_sms(session, app, sms.msg_accepted(app.number or str(app.id), clock.cn_date(first)))
+    held_facts.queue_if_held(session, app.id)  # a department reported a matter before it could start
     return app
 
 

@@ -86,3 +86,21 @@ def benefit_stopped(name: str, id_number: str, benefit: str, *, source: str, on:
     data = {"deceased": deceased(name, id_number), "benefit": benefit,
             "stopped_from": (on or datetime.now(CHINA).date()).isoformat()}
     return envelope("benefit.stopped", source, data, event_id=event_id)
+
+
+def body_received(name: str, id_number: str, *, received: datetime | None = None, died: datetime | None = None,
+                  funeral_home: tuple[str, str] = FUNERAL_HOME, source: str = "urn:zj:funeral-home:wz-city",
+                  event_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"deceased": deceased(name, id_number), "funeral_home_code": funeral_home[1],
+                            "funeral_home_name": funeral_home[0],
+                            "received_at": _wall(received or datetime.now(CHINA))}
+    if died is not None:
+        data["death_time"] = _wall(died)
+    return envelope("body.received", source, data, event_id=event_id)
+
+
+def provident_settled(name: str, id_number: str, amount: str, *, on: date | None = None,
+                      source: str = "urn:zj:gongjijin:settlements", event_id: str | None = None) -> dict[str, Any]:
+    data = {"deceased": deceased(name, id_number), "amount": amount,
+            "settled_on": (on or datetime.now(CHINA).date()).isoformat()}
+    return envelope("provident-fund.settled", source, data, event_id=event_id)

@@ -16,7 +16,7 @@ from auth.permissions import Role, Staff, staff_only
 from portal.config import Settings
 from portal.db import transaction
 from portal.domain import clock
-from portal.services import api_clients
+from portal.services import api_clients, webhooks
 from portal.services.casework import county_name, department_name, staff_actor
 from portal.services.errors import Invalid, NotFound
 from portal.web.backoffice import flash, page_context
@@ -37,8 +37,17 @@ def _rows(request: Request) -> list[dict[str, Any]]:
         } for c in api_clients.clients(session)]
 
 
+def _hooks(request: Request) -> list[dict[str, Any]]:
+    with services(request).db() as session:
+        names = {c.id: c.name for c in api_clients.clients(session)}
+        return [{"id": h.id, "client": names.get(h.client_id, ""), "url": h.url,
+                 "created": clock.cn_date(clock.as_china(h.created_at).date())} for h in webhooks.subscriptions(session)]
+
+
 def _page(request: Request, staff: Staff, *, status_code: int = 200, **extra: Any) -> Response:
-    ctx = page_context(request, staff, rows=_rows(request), **extra)
+    rows = _rows(request)
+    ctx = page_context(request, staff, rows=rows, hooks=_hooks(request),
+                       client_options=[(r["client_id"], r["name"]) for r in rows if r["active"]], **extra)
     ctx.setdefault("errors", {})
     ctx.setdefault("values", {})
     return render(request, "backoffice/api_clients.html", ctx, status_code=status_code)
@@ -86,9 +95,42 @@ def client_revoke(request: Request, form: FormData | None, staff: Staff) -> Resp
     return redirect("/admin/api-clients")
 
 
+@page
+@staff_only(Role.ADMIN)
+def webhook_add(request: Request, form: FormData | None, staff: Staff) -> Response:
+    values = {k: str(v) for k, v in (form or {}).items() if isinstance(v, str)}
+    svc = services(request)
+    try:
+        with transaction(svc.db) as session:
+            client = api_clients.find(session, values.get("client_id", ""))
+            sub, secret = webhooks.subscribe(session, svc.vault, staff_actor(staff, _ip(request)), client.id,
+                                             values.get("url", ""))
+            hook = {"client": client.name, "url": sub.url, "secret": secret}
+    except NotFound:
+        return _page(request, staff, status_code=400, hook_errors={"client_id": "请选择接口客户端"}, hook_values=values)
+    except Invalid as exc:
+        return _page(request, staff, status_code=400, hook_errors=exc.errors, hook_values=values)
+    return _page(request, staff, issued_hook=hook, flash_now=f"已为“{hook['client']}”登记推送地址。")
+
+
+@page
+@staff_only(Role.ADMIN)
+def webhook_delete(request: Request, form: FormData | None, staff: Staff) -> Response:
+    try:
+        with transaction(services(request).db) as session:
+            webhooks.unsubscribe(session, staff_actor(staff, _ip(request)), request.path_params["webhook_id"])
+    except NotFound:
+        flash(request, "这个推送地址已经删除了。")
+        return redirect("/admin/api-clients")
+    flash(request, "已删除推送地址：不再向它推送。")
+    return redirect("/admin/api-clients")
+
+
 def routes(settings: Settings, svc: Services) -> list[BaseRoute]:
     return [
         Route("/admin/api-clients", clients_page, methods=["GET", "POST"]),
         Route("/admin/api-clients/{client_id:str}/rotate", client_rotate, methods=["POST"]),
         Route("/admin/api-clients/{client_id:str}/revoke", client_revoke, methods=["POST"]),
+        Route("/admin/api-clients/webhooks", webhook_add, methods=["POST"]),
+        Route("/admin/api-clients/webhooks/{webhook_id:int}/delete", webhook_delete, methods=["POST"]),
     ]

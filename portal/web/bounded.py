@@ -11,8 +11,10 @@ read (portal/pages.py `read_form`: what else was typed is kept).
 from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from portal.web.api.problems import problem_response
 
 MAX_DIGITS = 9  # below 2**31: the id columns are 32-bit INTEGER on PostgreSQL
 MAX_PAGE = 10_000
@@ -55,7 +57,9 @@ class NulRefusalMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and ("\x00" in scope.get("path", "")
                                         or b"%00" in scope.get("query_string", b"").lower()):
-            response = PlainTextResponse("请求有误：网址里有无法处理的字符。请回到上一页重新操作。", status_code=400)
+            response: Response = PlainTextResponse("请求有误：网址里有无法处理的字符。请回到上一页重新操作。", status_code=400)
+            if scope.get("path", "").startswith("/api/"):
+                response = problem_response(None, "bad-request", "网址或查询参数里有无法处理的字符（NUL）。")
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.web.api.problems import problem_response
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -156,7 +158,9 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    response = PlainTextResponse("提交的内容太大了，请减少内容后再试。", status_code=413)
+    response: Response = PlainTextResponse("提交的内容太大了，请减少内容后再试。", status_code=413)
+    if scope.get("path", "").startswith("/api/"):
+        response = problem_response(None, "payload-too-large", "请求体超过了上限。")
     await response(scope, receive, send)
 
 

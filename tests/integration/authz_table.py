@@ -160,6 +160,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/api-clients", "POST"): ADMINS,  # the empty form: 400 with the fields
     ("/admin/api-clients/{client_id:str}/rotate", "POST"): ADMINS,
     ("/admin/api-clients/{client_id:str}/revoke", "POST"): ADMINS,
+    ("/admin/api-clients/webhooks", "POST"): ADMINS,  # the empty form: 400 with the fields
+    ("/admin/api-clients/webhooks/{webhook_id:int}/delete", "POST"): ADMINS,  # none such: a flash, back to the page
     # the machine interface (bearer tokens; see the note above)
     ("/api/v1/openapi.json", "GET"): EVERYONE,
     ("/api/v1/docs", "GET"): EVERYONE,
@@ -167,6 +169,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("/api/v1/token", "POST"): NOBODY,  # no HTTP Basic client credentials: 401 invalid_client
     ("/api/v1/me", "GET"): NOBODY,
     ("/api/v1/events", "POST"): NOBODY,
+    ("/api/v1/tasks", "GET"): NOBODY,
+    ("/api/v1/tasks/{task_id:int}", "GET"): NOBODY,
+    ("/api/v1/tasks/{task_id:int}/actions", "POST"): NOBODY,
+    ("/api/v1/webhooks", "GET"): NOBODY,
+    ("/api/v1/webhooks", "POST"): NOBODY,
+    ("/api/v1/webhooks/{webhook_id:int}", "DELETE"): NOBODY,
 }
 
 #: Mounted sub-applications the matrix does not enter, with the reason.
@@ -191,6 +199,7 @@ PATH_PARAMS: dict[str, str] = {
     "slug": "{slug}",
     "client_id": "{client_id}",  # a department client opened by the test
     "problem": "validation",
+    "webhook_id": "1",
 }
 
 #: The minimal form sent with a POST besides the CSRF token (placeholders as above). Only what is

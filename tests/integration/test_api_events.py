@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -66,7 +67,9 @@ def test_bad_events_are_validation_problems(client, db, vault) -> None:  # type:
     event = payloads.cremation_completed("陈", "330302194001010010", datetime(2026, 11, 1, 8, 0))
     bad = {**event, "data": {**event["data"], "deceased": {"name": "陈", "id_number": "330302194001010011"}}}
     r = client.post("/api/v1/events", content=json.dumps(bad), headers=h)
-    assert r.status_code == 422 and any("id_number" in e["field"] for e in r.json()["errors"])
+    assert r.status_code == 422
+    said = {e["field"].rsplit(".", 1)[-1]: e["message"] for e in r.json()["errors"]}
+    assert "身份证" in said["id_number"], said  # the model's own words, not a generic "格式不对"
     unknown = {**event, "type": "cn.gov.zj.shenhou.unknown.thing"}
     assert client.post("/api/v1/events", content=json.dumps(unknown), headers=h).status_code == 422
     extra = {**event, "data": {**event["data"], "hair_colour": "黑"}}
@@ -84,3 +87,25 @@ def test_the_document_describes_every_event_type() -> None:
                  "BenefitStoppedEvent", "HouseholdCancelledEvent", "ProvidentFundSettledEvent", "BodyReceivedEvent"):
         assert name in schemas, name
     assert schemas["CremationCompleted"]["additionalProperties"] is False
+
+
+def test_edge_values_are_refused_or_taken_never_a_server_error(client, db, vault) -> None:  # type: ignore[no-untyped-def]
+    app_id, name, id_no, died = _accepted(db, vault)
+    home = {**client_headers(client, db, "binyiguan", None), "Content-Type": CE}
+    yibao = {**client_headers(client, db, "yibao", None), "Content-Type": CE}
+    gongan = {**client_headers(client, db, "gongan", None), "Content-Type": CE}
+    late = payloads.cremation_completed(name, id_no, died)
+    late["data"]["cremated_at"] = "9999-12-31T23:59:59-12:00"
+    late["time"] = "0001-01-01T00:00:00+14:00"
+    cases = [
+        (home, late),
+        (yibao, payloads.medical_settled(name, id_no, "9999999999.99")),
+        (yibao, payloads.medical_settled(name, id_no, "-0.00")),
+        (gongan, payloads.household_cancelled(name, id_no, on=died.date() + timedelta(days=4000))),
+        (gongan, payloads.household_cancelled(name, id_no, on=died.date() - timedelta(days=40))),
+    ]
+    for headers, event in cases:
+        r = client.post("/api/v1/events", content=json.dumps(event), headers=headers)
+        assert r.status_code in (200, 422), (event["type"], r.status_code, r.text)
+    with db() as s:
+        assert tasks_by_matter(s, app_id)["hukou"].status == "pending"  # neither a future nor a pre-death date

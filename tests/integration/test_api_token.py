@@ -47,6 +47,9 @@ def test_oauth_errors_follow_rfc_6749(client, db) -> None:  # type: ignore[no-un
     assert r.status_code == 401 and error(r) == "invalid_client"
     r = client.post("/api/v1/token", data=FORM, headers=basic("dc_unknown", secret))
     assert r.status_code == 401 and error(r) == "invalid_client"
+    for odd in (f"{client_id}\x00:{secret}", f"{client_id}%00:{secret}", "é" * 60 + ":x"):
+        r = client.post("/api/v1/token", data=FORM, headers={"Authorization": "Basic " + base64.b64encode(odd.encode()).decode()})
+        assert r.status_code == 401 and error(r) == "invalid_client"
     r = client.post("/api/v1/token", data=FORM, headers={"Authorization": "Basic !!!"})
     assert r.status_code == 401 and error(r) == "invalid_client"
     r = client.post("/api/v1/token", data={"grant_type": "password"}, headers=basic(client_id, secret))

@@ -175,3 +175,61 @@ def test_clerk_sees_the_exception_and_marks_it_resolved(client, db: sessionmaker
     assert done.status_code == 303
     assert "已处理" in client.get(f"/admin/applications/{app_id}").text
     assert "与申请不一致" not in client.get("/admin/window").text
+
+
+def _run_held_jobs(db: sessionmaker[Session], settings) -> int:  # type: ignore[no-untyped-def]
+    """Work every due job as the worker would; how many were looks at held facts."""
+    from portal.services import jobs
+    from portal.services.held_facts import APPLY_KIND
+    from portal.worker import job_extras, load_handlers
+
+    load_handlers(settings)
+    extras = job_extras(settings)
+    ran = 0
+    while (job := jobs.claim(db, "test", 60)) is not None:
+        assert jobs.run_one(db, job, "test", extras) == "done", job.kind
+        ran += job.kind == APPLY_KIND
+    return ran
+
+
+def test_a_fact_that_came_early_finishes_its_matter_once_it_may(db: sessionmaker[Session], vault: Vault, settings) -> None:  # type: ignore[no-untyped-def]
+    app_id = new_application(db, vault)  # submitted: the window has not accepted yet
+    with db() as s:
+        app = s.get(Application, app_id)
+        assert app is not None and app.deceased is not None
+        answers = read_draft(vault, app).answers
+        name, id_no, died = answers["d_name"], answers["d_id"], app.deceased.death_time
+    early = send(db, vault, FUNERAL_HOME, payloads.cremation_completed(name, id_no, died))
+    assert early.outcome == "not_ready"
+    with db() as s:
+        row = s.scalar(select(ExchangeEvent))
+        assert row is not None and row.held_enc and id_no.encode() not in row.held_enc  # sealed
+    assert _run_held_jobs(db, settings) == 0  # nothing queued before the window acts
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        assert app is not None
+        wf.accept(s, app_id, app.version, staff(s, "clerk"))
+    assert _run_held_jobs(db, settings) == 1
+    with db() as s:
+        task = tasks_by_matter(s, app_id)["cremation"]
+        assert task.status == "done" and "由殡仪馆系统自动报送" in (task.message or "")
+        row = s.scalar(select(ExchangeEvent))
+        assert row is not None and row.held_enc is None and row.outcome == "applied_later"
+        assert row.answer["outcome"] == "not_ready"  # the sender's answer stays the first one
+    assert send(db, vault, FUNERAL_HOME, payloads.cremation_completed(name, id_no, died, event_id=row.event_id,
+                                                                      source=row.source)).outcome == "not_ready"
+
+
+def test_the_pension_payout_reported_before_the_settlement_waits_for_it(db: sessionmaker[Session], vault: Vault, settings) -> None:  # type: ignore[no-untyped-def]
+    app_id, name, id_no, died = _accepted(db, vault)
+    renshe = Scope("人社待遇系统", "renshe")
+    paid = payloads.envelope("benefit.paid", "urn:zj:renshe:payouts", {
+        "deceased": {"name": name, "id_number": id_no}, "benefit": "pension", "funeral_grant": "5000.00",
+        "lump_sum": "20000.00", "paid_on": died.date().isoformat()})
+    assert send(db, vault, renshe, paid).outcome == "not_ready"  # 注2: 医保 first
+    send(db, vault, YIBAO_LUCHENG, payloads.medical_settled(name, id_no, "-320.50"))
+    assert _run_held_jobs(db, settings) == 1
+    with db() as s:
+        pension = tasks_by_matter(s, app_id)["pension"]
+        assert pension.status == "done" and pension.result is not None
+        assert pension.result["medical_deduction"] == "320.50" and pension.result["net_paid"] == "24679.50"  # 注4

@@ -44,13 +44,17 @@ FUZZED_POSTS = {
     "/admin/tasks/{task_id:int}/{action:str}",  # test_staff_forms
     "/admin/staff", "/admin/staff/{member_id:int}/active", "/prefs/elder",
     "/admin/applications/{app_id:int}/archive.pdf", "/admin/jobs/{job_id:int}/retry",
-    "/admin/jobs/{job_id:int}/cancel", "/admin/api-clients",  # test_admin_forms
+    "/admin/jobs/{job_id:int}/cancel", "/admin/api-clients", "/admin/api-clients/webhooks",  # test_admin_forms
 }
 NOT_FUZZED = {
     "/logout": "reads no field but the CSRF token (and ends the session the fuzz runs in)",
     "/api/v1/token": "OAuth form of the machine interface: schemathesis (test_api_schema.py) and test_api_token.py",
+    "/api/v1/tasks/{task_id:int}/actions": "JSON, not a form: schemathesis (test_api_schema.py) and test_api_tasks.py",
+    "/api/v1/webhooks": "JSON, not a form: schemathesis (test_api_schema.py) and test_api_webhooks.py",
+    "/admin/api-clients/webhooks/{webhook_id:int}/delete": "reads no field but the CSRF token (test_api_webhooks.py)",
     "/admin/api-clients/{client_id:str}/rotate": "reads no field but the CSRF token (test_api_admin.py)",
     "/admin/api-clients/{client_id:str}/revoke": "reads no field but the CSRF token (test_api_admin.py)",
+    "/api/v1/events": "JSON CloudEvents of the machine interface: schemathesis (test_api_schema.py) and test_api_events.py",
 }
 NOT_FUZZED |= {
     "/apply/{draft_id:int}/continue/step/{step}": "the /apply/step/{step} handler and checks, fuzzed there",
@@ -390,6 +394,7 @@ def test_admin_forms(staffed: Staffed, db, vault, settings, capsys) -> None:  # 
     active_form = fz.form({"version": fz.value(kind="number"), "active": fz.value(["1", "0"])})
     api_client_form = fz.form({"name": fz.value(["鹿城区医保局业务系统"]), "department": fz.value([d.code for d in cat.departments]),
                                "county_code": fz.value([c.code for c in cat.counties])})
+    webhook_form = fz.form({"client_id": fz.value(["dc_nobody"]), "url": fz.value(["https://example.gov.cn/hook"])})
     elder_form = fz.form({"elder": fz.value(["1", "0"]), "next": fz.value(["/", "/policy", "//evil.example", "/\\evil"])})
     admin, token = staffed.clients["admin"], staffed.tokens["admin"]
 
@@ -414,6 +419,8 @@ def test_admin_forms(staffed: Staffed, db, vault, settings, capsys) -> None:  # 
         elif which == "api_client":
             posted = data.draw(api_client_form, "fields")
             fz.send(admin, "admin", "POST", "/admin/api-clients", data={"csrf_token": token, **posted}, follow=True)
+            posted = data.draw(webhook_form, "webhook fields")
+            fz.send(admin, "admin", "POST", "/admin/api-clients/webhooks", data={"csrf_token": token, **posted}, follow=True)
         elif which == "job":
             job_id = data.draw(st.one_of(st.sampled_from(job_ids or [1]), st.integers(0, 10**9)), "job")
             verb = data.draw(st.sampled_from(("retry", "cancel")), "verb")

@@ -100,6 +100,8 @@ def test_the_family_who_applies_joins_the_case(client: TestClient, db: sessionma
         assert joined is not None and joined.application_id == case_id
     page = client.get(f"/my/{case_id}")
     assert page.status_code == 200 and answer.number in page.text
+    done = client.get(f"/apply/{case_id}/done")  # the confirmation after 提交
+    assert done.status_code == 200 and answer.number in done.text
     mine = client.get("/my")
     assert mine.status_code == 200 and mine.text.count(f"/my/{case_id}") >= 1
     assert client.get(f"/my/{merged[0].id}").status_code == 404
@@ -140,3 +142,104 @@ def test_the_link_in_the_text_prefills_the_familys_draft(client: TestClient, db:
     page = client.get("/apply/step/scenario")
     assert page.status_code == 200 and "checked" in page.text  # the scenario the hospital reported is chosen
     assert client.get("/apply/claim/not-a-real-token").headers["location"] == "/apply"
+
+
+def test_departments_work_a_proactive_case_before_any_family(client: TestClient, db: sessionmaker[Session],
+                                                             vault: Vault) -> None:
+    from tests.helpers import login
+    from tests.integration.exchange_support import GONGAN
+
+    send(db, vault, HOSPITAL, _certificate())
+    with db() as s:
+        case = s.scalar(select(Application))
+        assert case is not None
+        hukou = tasks_by_matter(s, case.id)["hukou"]
+    login(client, "officer-gongan", "/admin/tasks")
+    assert client.get("/admin/tasks").status_code == 200
+    page = client.get(f"/admin/tasks/{hukou.id}")
+    assert page.status_code == 200 and "亡故人户口注销" in page.text
+    # 公安's own system reports the cancellation: the task finishes, the contact is told by text
+    answer = send(db, vault, GONGAN, payloads.household_cancelled("陈老三", DECEASED_ID, on=RECENT))
+    assert answer.outcome == "applied"
+    with db() as s:
+        assert tasks_by_matter(s, case.id)["hukou"].status == "done"
+        texts = s.scalars(select(Notification).where(Notification.application_id == case.id)).all()
+        assert len(texts) == 2 and all(vault.open(t.phone_enc) == "13905770001" for t in texts)
+
+
+def test_the_window_accepts_a_joined_case(client: TestClient, db: sessionmaker[Session], vault: Vault) -> None:
+    from portal.services import workflow as wf
+    from tests.integration.factories import staff
+
+    send(db, vault, HOSPITAL, _certificate())
+    app_id = full_application(client)
+    with transaction(db) as s:
+        app = s.get(Application, app_id)
+        assert app is not None
+        wf.accept(s, app_id, app.version, staff(s, "clerk"))
+    with db() as s:
+        tasks = tasks_by_matter(s, app_id)
+        assert {tasks[c].status for c in ("cremation", "medical", "hukou", "pension_stop")} == {"pending"}
+        assert tasks["pension"].status == "waiting" and all(t.deadline for t in tasks.values())
+
+
+def test_two_systems_reporting_the_same_death_at_once_open_one_case(db: sessionmaker[Session], vault: Vault) -> None:
+    import threading
+
+    events = [(HOSPITAL, _certificate()),
+              (FUNERAL_HOME, payloads.cremation_completed("陈老三", DECEASED_ID, _died(), county="330302",
+                                                          township="五马街道", contact=CONTACT))]
+    gate = threading.Barrier(len(events))
+    answers: list[str] = []
+    errors: list[BaseException] = []
+
+    def go(scope, event) -> None:  # type: ignore[no-untyped-def]
+        gate.wait()
+        try:
+            answers.append(send(db, vault, scope, event).number or "")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=pair) for pair in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with db() as s:
+        cases = s.scalars(select(Application)).all()
+        assert len(cases) == 1 and set(answers) == {cases[0].number}
+        assert len(tasks_by_matter(s, cases[0].id)) == len(PROACTIVE)
+
+
+def test_typing_the_deceased_of_a_proactive_case_fills_what_the_departments_know(
+        client: TestClient, db: sessionmaker[Session], vault: Vault) -> None:
+    from tests.integration.test_apply_support import answer_all, start, typical
+
+    send(db, vault, HOSPITAL, _certificate())
+    start(client)
+    answers = typical()
+    answer_all(client, {k: answers[k] for k in ("scenario", "deceased")})  # no link: the family types the number
+    with db() as s:
+        draft = s.scalar(select(Application).where(Application.status == "draft"))
+        assert draft is not None
+        filled = read_draft(vault, draft).answers
+        assert filled["death_date"] == RECENT.isoformat() and filled["death_time"] == "06:30"
+        assert filled["cert_no"] == DECEASED_ID and filled["d_address"] == "解放街188号"  # their own answer kept
+    assert client.get("/apply/step/death").status_code == 200
+
+
+def test_a_fact_that_finishes_nothing_yet_is_told_in_plain_words(db: sessionmaker[Session], vault: Vault) -> None:
+    from tests.integration.factories import new_application
+
+    app_id = new_application(db, vault)
+    with db() as s:
+        app = s.get(Application, app_id)
+        assert app is not None and app.deceased is not None
+        answers = read_draft(vault, app).answers
+        died = app.deceased.death_time
+    send(db, vault, FUNERAL_HOME, payloads.body_received(answers["d_name"], answers["d_id"], died=died))
+    with db() as s:
+        body = s.scalars(select(Notification.body).where(Notification.application_id == app_id)
+                         .order_by(Notification.id.desc())).first()
+        assert body is not None and "遗体已运抵殡仪馆（由殡仪馆系统自动报送）" in body and "（）" not in body

@@ -68,7 +68,7 @@ def test_a_relative_with_read_only_access_sees_progress_and_changes_nothing(clie
             continue
         if route.path == "/logout":
             continue
-        url = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(params[m.group(1)]), route.path)
+        url = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(params.get(m.group(1), 1)), route.path)
         for method in {"POST", "PUT", "PATCH", "DELETE"} & set(route.methods or ()):
             r = relative.request(method, url, data={"csrf_token": token, "a_relation": "child",
                                                     "a_address": "改掉的地址", "declaration": "yes", "version": "1",

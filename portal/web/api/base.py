@@ -11,3 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_serialization_defaults_required=True)
+
+
+class QueryModel(BaseModel):
+    """Query parameters: closed like the bodies, but read from text (a query string has no numbers)."""
+
+    model_config = ConfigDict(extra="forbid")

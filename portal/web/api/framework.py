@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -43,8 +43,8 @@ from portal.web.throttling import throttle
 log = logging.getLogger("portal.api")
 M = TypeVar("M", bound=BaseModel)
 CLIENT_LIMIT = "api_client"  # portal/throttle.py
-STANDARD_PROBLEMS = (401, 429)  # every authenticated endpoint may answer these
-BODY_PROBLEMS = (415, 422)  # and these when it reads a body
+STANDARD_PROBLEMS = (400, 401, 429)  # every authenticated endpoint may answer these (400: a NUL in the URL)
+BODY_PROBLEMS = (413, 415, 422)  # and these when it reads a body
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,20 @@ class ApiCall:
 
     def path_int(self, name: str) -> int:
         return int(self.request.path_params[name])
+
+    def if_match(self) -> int:
+        """The version named by `If-Match` (an ETag `"<version>"` this API gave out): 428 without one."""
+        raw = self.request.headers.get("if-match")
+        if raw is None or not raw.strip() or raw.strip() == "*":
+            raise ApiProblem("precondition-required", "请带上 If-Match 头，值为读取事项时得到的 ETag，例如 If-Match: \"3\"。")
+        tag = raw.split(",")[0].strip().removeprefix("W/").strip('"')
+        if not tag.isascii() or not tag.isdigit() or len(tag) > 9:
+            raise ApiProblem("precondition-failed", "If-Match 的值不是本接口给出的 ETag，请重新读取事项。")
+        return int(tag)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
 
 
 Handler = Callable[[ApiCall], Any]
@@ -140,7 +154,7 @@ class Operation:
 
     @property
     def all_problems(self) -> tuple[int, ...]:
-        found = set(self.problems) | ({*STANDARD_PROBLEMS} if self.auth else {429})
+        found = set(self.problems) | ({*STANDARD_PROBLEMS} if self.auth else {400, 429})
         if self.body is not None and not self.form:
             found |= set(BODY_PROBLEMS)
         if self.query is not None:
@@ -200,9 +214,24 @@ def _json_body(request: Request, raw: bytes, model: type[BaseModel]) -> BaseMode
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         raise ApiProblem("unsupported-media-type", "请求体必须是 JSON，并带 Content-Type: application/json。")
     try:
-        return model.model_validate_json(raw, strict=True)
+        parsed = model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
-        raise ApiProblem("validation", "请求体没有通过校验，请按 errors 修改。", errors=field_errors(exc)) from None
+        errors = field_errors(exc, tagged_root=issubclass(model, RootModel))
+        raise ApiProblem("validation", "请求体没有通过校验，请按 errors 修改。", errors=errors) from None
+    if b"\\u0000" in raw and _has_nul(parsed.model_dump()):  # PostgreSQL stores no NUL in text
+        raise ApiProblem("validation", "文本里不能有 NUL 字符（\\u0000）。",
+                         errors=service_errors({"": "文本里不能有 NUL 字符（\\u0000）"}))
+    return parsed
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _query(request: Request, model: type[BaseModel]) -> BaseModel:

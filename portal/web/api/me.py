@@ -9,7 +9,7 @@ from portal.web.api.base import ApiModel
 
 
 class ClientInfo(ApiModel):
-    """The calling client: its department and county bound every call."""
+    """调用接口的客户端：它的部门和县（市、区）限定每一次调用。"""
 
     client_id: str
     name: str = Field(description="客户端名称，审计日志里的操作人")

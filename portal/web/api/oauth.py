@@ -8,7 +8,7 @@ import binascii
 from typing import Literal
 from urllib.parse import unquote_plus
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from portal.db import transaction
@@ -26,6 +26,9 @@ OAuthErrorCode = Literal["invalid_request", "invalid_client", "invalid_grant", "
 
 
 class TokenRequest(ApiModel):
+    """申请令牌的表单。其他参数一律忽略（RFC 6749 §3.2 的规定；这是接口里唯一不拒绝未知字段的地方）。"""
+
+    model_config = ConfigDict(extra="allow")
     grant_type: Literal["client_credentials"] = Field(description="固定为 client_credentials")
 
 
@@ -36,7 +39,7 @@ class TokenResponse(ApiModel):
 
 
 class OAuthError(ApiModel):
-    """RFC 6749 §5.2."""
+    """OAuth 2.0 的错误对象（RFC 6749 §5.2）。"""
 
 
     error: OAuthErrorCode
@@ -60,7 +63,7 @@ def _basic(header: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    if not sep or "\x00" in decoded or "%00" in decoded:
         return None
     return unquote_plus(client_id), unquote_plus(secret)
 

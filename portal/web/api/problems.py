@@ -62,7 +62,7 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details (application/problem+json)."""
+    """错误说明（RFC 9457 application/problem+json）。"""
 
     model_config = ConfigDict(extra="forbid", title="Problem")  # optional members stay optional
     type: str = Field(description="问题类型的稳定标识，例如 `/api/v1/problems/validation`")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from portal.web.api.problems import PROBLEMS
 
 TYPE_WORDS = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true/false", "object": "对象",
@@ -38,10 +40,16 @@ def type_text(schema: dict[str, Any]) -> str:
     return words + (f"（{'，'.join(limits)}）" if limits else "")
 
 
+def spans(text: str) -> Markup:
+    """Markdown-style `code` in a description as <code>, everything else escaped."""
+    parts = str(text).split("`")
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
+
+
 def _fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
     required = set(schema.get("required", ()))
     return [{"name": name, "type": type_text(prop), "required": name in required,
-             "description": prop.get("description", "")} for name, prop in schema.get("properties", {}).items()]
+             "description": spans(prop.get("description", ""))} for name, prop in schema.get("properties", {}).items()]
 
 
 def _ref_name(content: dict[str, Any] | None) -> tuple[str, str] | None:
@@ -58,11 +66,11 @@ def view(document: dict[str, Any]) -> dict[str, Any]:
             body = op.get("requestBody")
             operations.append({
                 "id": op["operationId"], "method": method.upper(), "path": path, "summary": op["summary"],
-                "description": op.get("description", ""), "tag": op["tags"][0],
+                "description": spans(op.get("description", "")), "tag": op["tags"][0],
                 "auth": bool(op.get("security")),
                 "parameters": [{"name": p["name"], "in": {"path": "路径", "query": "查询", "header": "请求头"}[p["in"]],
                                 "required": p.get("required", False), "type": type_text(p.get("schema", {})),
-                                "description": p.get("description", "")} for p in op.get("parameters", [])],
+                                "description": spans(p.get("description", ""))} for p in op.get("parameters", [])],
                 "body": _ref_name(body["content"]) if body else None,
                 "responses": [{"status": code, "description": r["description"], "body": _ref_name(r.get("content"))}
                               for code, r in op["responses"].items()],
@@ -71,4 +79,5 @@ def view(document: dict[str, Any]) -> dict[str, Any]:
                 "type": "" if s.get("properties") else type_text(s)}
                for name, s in sorted(document["components"]["schemas"].items())]
     return {"info": document["info"], "operations": operations, "schemas": schemas,
-            "problems": sorted(PROBLEMS.values(), key=lambda p: p.status)}
+            "problems": [{"slug": p.slug, "status": p.status, "title": p.title, "explains": spans(p.explains)}
+                         for p in sorted(PROBLEMS.values(), key=lambda p: p.status)]}

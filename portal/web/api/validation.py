@@ -43,6 +43,8 @@ def _message(err: Any) -> str:
     ctx = err.get("ctx") or {}
     if kind in _MESSAGES:
         return _MESSAGES[kind]
+    if kind == "value_error" and ctx.get("error"):  # a model's own check says why, in Chinese (e.g. the 身份证号)
+        return str(ctx["error"])
     if kind == "string_too_short":
         return f"至少 {ctx.get('min_length')} 个字"
     if kind == "string_too_long":
@@ -61,8 +63,17 @@ def _message(err: Any) -> str:
     return "格式不对，请看接口说明"
 
 
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    return [FieldError(field=".".join(str(p) for p in err.get("loc", ())), message=_message(err))
+def _field(err: Any, tagged_root: bool) -> str:
+    loc = list(err.get("loc", ()))
+    if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        return ".".join([*map(str, loc), str((err.get("ctx") or {}).get("discriminator", "")).strip("'")]).strip(".")
+    if tagged_root and len(loc) > 1:
+        loc = loc[1:]  # a tagged union at the root names the chosen member first ("complete.result.x"): not a field
+    return ".".join(str(p) for p in loc)
+
+
+def field_errors(exc: ValidationError, *, tagged_root: bool = False) -> list[FieldError]:
+    return [FieldError(field=_field(err, tagged_root), message=_message(err))
             for err in exc.errors(include_url=False, include_input=False)]
 
 
