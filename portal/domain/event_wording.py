@@ -103,6 +103,7 @@ STAFF_EVENTS: dict[str, tuple[str, Callable[[EventFacts], str]]] = {
     "citizen:access:grant_viewer": ("申请人授权亲属查看进度", _same),
     "citizen:access:revoke_agent": ("申请人取消委托", _same),
     "citizen:access:revoke_viewer": ("申请人取消查看授权", _same),
+    "citizen:access:view": ("授权的亲属查看进度", _same),
     "citizen:text_phone:code_sent": ("发送短信验证码", _same),
     "citizen:text_phone:code_wrong": ("短信验证码输错", _same),
     "citizen:text_phone:verified": ("改用另一个手机号接收短信", _same),

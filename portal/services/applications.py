@@ -250,21 +250,3 @@ def draft_in_progress(db: sessionmaker[Session], vault: Vault, account_id: int, 
         other = find_in_progress(session, vault, actor, str(answers["d_id"]), exclude_id=app.id)
         return in_progress_view(other, account_id, answers) if other is not None else None
 
-
-def skip_known_steps(vault: Vault, app: Application, applicant: steps.Applicant) -> list[str]:
-    """Mark done every step the answers already satisfy (a proactive case's reported facts), so
-    the family starts at the first screen that needs them; the check page still shows every
-    answer with its 修改 link before they submit. Returns the steps marked."""
-    draft = read_draft(vault, app)
-    ctx = steps.Ctx(answers=dict(draft.answers), applicant=applicant)
-    marked = []
-    for step in steps.applicable(draft.answers):
-        if step.name == "check" or step.name in draft.done:
-            continue
-        _, errors = step.check(draft.answers, ctx)
-        if not errors:
-            draft.done.append(step.name)
-            marked.append(step.name)
-    if marked:
-        write_draft(vault, app, draft)
-    return marked

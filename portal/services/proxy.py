@@ -182,6 +182,13 @@ def open_cases(session: Session, staff: StaffLike) -> list[OpenCase]:
             for r in rows if may_continue(r, staff)]
 
 
+def moved_to(session: Session, row: ProxyApplicant, case: Application) -> None:
+    """The 代办 draft joined a proactive case (the same deceased was reported first): the case is
+    now the one filled in at the window, and the family's login finds that one."""
+    row.application_id = case.id
+    case.channel, case.entered_by_staff_id = row.channel, row.staff_id
+
+
 def record_print(session: Session, staff: StaffLike, app: Application, *, ip: str | None = None) -> None:
     record(session, staff_actor(staff, ip), "staff:application:print_form",
            f"打印了登记表（编号 {app.number}），供申请人签名", application_id=app.id)

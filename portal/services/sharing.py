@@ -171,3 +171,9 @@ def revoke(session: Session, app_id: int, account_id: int, access_id: int, actor
            f"申请人取消了{row.name}的授权（{KIND_WORDS.get(row.kind, row.kind)}），即时生效",
            application_id=app.id, public=True, after={"access": row.id})
     return row
+
+
+def record_view(session: Session, app_id: int, role: str, actor: Actor) -> None:
+    """A relative opened the progress of a case shared with them (audited like every access)."""
+    record(session, actor, "citizen:access:view", f"{KIND_WORDS.get(role, '亲属')}：亲属查看了办理进度",
+           application_id=app_id)

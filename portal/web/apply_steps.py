@@ -94,12 +94,8 @@ def claim_page(request: Request, form: FormData | None, user: SessionUser) -> Re
     if not user.can_apply_online:
         return redirect("/apply")
     svc = services(request)
-    if proactive.claim_into_draft(svc.db, svc.vault, str(request.path_params["token"])[:64], user.account_id,
-                                  actor(request, user)):
-        with transaction(svc.db) as session:  # what the report already answered is not asked again
-            app = drafts.open_draft(session, user.account_id)
-            if app is not None:
-                drafts.skip_known_steps(svc.vault, app, applicant(facts_of(session, request, user)))
+    proactive.claim_into_draft(svc.db, svc.vault, str(request.path_params["token"])[:64], user.account_id,
+                               actor(request, user))
     return redirect("/apply")
 
 

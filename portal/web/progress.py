@@ -15,11 +15,13 @@ from starlette.routing import BaseRoute, Route
 from auth.permissions import citizen_only
 from auth.session import SessionUser
 from portal.config import Settings
+from portal.db import transaction
 from portal.domain import status as st
 from portal.domain.delegation import may_change
 from portal.services import progress as family
 from portal.services import sharing
 from portal.services.errors import NotFound
+from portal.web.apply_view import actor
 from portal.web.common import Services, is_htmx, page, render, services
 
 POLL_SECONDS = 10
@@ -55,6 +57,9 @@ def my_progress(request: Request, form: FormData | None, user: SessionUser) -> R
         view = family.family_progress(session, app_id, app.account_id) if app.account_id is not None else None
     if view is None:
         raise HTTPException(status_code=404)
+    if role != "owner":  # a relative's look at someone else's case is kept (not each htmx refresh)
+        with transaction(services(request).db) as session:
+            sharing.record_view(session, app_id, role, actor(request, user))
     ctx = {"v": view, "st": st, "poll": POLL_SECONDS, "notice": view.notice, "role": role,
            "may_change": lambda step: may_change(role, step)}
     if is_htmx(request):

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from auth.permissions import Role, Staff, staff_only
 from portal.config import Settings
 from portal.db import transaction
+from portal.domain import application_form as steps
 from portal.domain.documents import ID_TYPES
 from portal.domain.idcard import mask_id
 from portal.models import Application
@@ -24,7 +25,7 @@ from portal.services.casework import staff_actor
 from portal.services.errors import Invalid, NotFound
 from portal.web.apply_check import DECLARATION_MISSING, check_page
 from portal.web.apply_steps import field_check, fill_step
-from portal.web.apply_view import Acting, masked
+from portal.web.apply_view import Acting, masked, render_step, step_context
 from portal.web.backoffice import flash, page_context
 from portal.web.common import Services, page, redirect, render, services
 from portal.web.receipt import pdf_response
@@ -78,8 +79,6 @@ def _acting(request: Request, session: Session, staff: Staff, app: Application,
         number = other.number if other.number and staff.may_accept(other.county_code) else None
         message = (f"这位逝者已有申请在办理（编号 {number}），请打开那份申请，不要重复登记" if number else
                    "这位逝者已有申请在办理，请不要重复登记；可以请家属提供编号，或到“查找案件”中按逝者身份证号查找")
-        from portal.domain import application_form as steps
-        from portal.web.apply_view import render_step, step_context
         step = steps.BY_NAME["deceased"]
         ctx = step_context(step, draft.answers, draft.answers, {"d_id": message}, facts, mode="proxy",
                            app_id=app.id, base=base)
@@ -145,9 +144,14 @@ def submit_post(request: Request, form: FormData | None, staff: Staff) -> Respon
                               acting=acting)
         if result.outcome != "submitted" or result.application is None:
             raise HTTPException(status_code=404)
-        number = result.application.number
-    flash(request, f"已代家属提交申请，编号 {number}。请打印登记表请申请人签名，核对无误后点“受理”。")
-    return redirect(f"/admin/applications/{app.id}")
+        case = result.application
+        joined = case.id != app.id  # the death was reported before (主动办): the family joined that case
+        if joined:
+            proxy.moved_to(session, row, case)
+        number, case_id = case.number, case.id
+    words = "，并入了部门已主动启动的办理" if joined else ""
+    flash(request, f"已代家属提交申请{words}，编号 {number}。请打印登记表请申请人签名，核对无误后点“受理”。")
+    return redirect(f"/admin/applications/{case_id}")
 
 
 @page

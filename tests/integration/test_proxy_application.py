@@ -159,3 +159,55 @@ def test_hostile_input_on_the_first_screen_never_breaks_it(client: TestClient) -
         fz.send(client, "proxy", "POST", "/admin/proxy", data={"csrf_token": token, **posted}, follow=True)
 
     case()
+
+
+def test_a_window_case_for_a_death_already_reported_joins_that_case(client: TestClient, engine: Engine) -> None:
+    """A grid worker reported the death; the family then comes to the window: one case, one 编号."""
+    grid = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
+    login(grid, "grid", "/admin")
+    answers = typical()
+    page = grid.get("/admin/report")
+    reported = grid.post("/admin/report", data={
+        "csrf_token": csrf_from(page.text), "d_name": answers["deceased"]["d_name"], "d_id": answers["deceased"]["d_id"],
+        "d_hukou": "330302:五马街道", "place": "解放街188号", "death_date": answers["death"]["death_date"],
+        "death_time": "06:30", "scenario": "home", "kin_name": "周安娜", "kin_phone": "19900000007",
+        "kin_relation": "child", "reporter": "郑国平"})
+    assert reported.status_code == 303
+    with Session(engine) as s:
+        case = s.scalars(select(Application).where(Application.status == "proactive")).one()
+        case_id, number = case.id, case.number
+    login(client, "clerk", "/admin")
+    base, draft_id = proxy_case(client)
+    fill(client, base, answers)
+    check = client.get(f"{base}/step/check")
+    key = re.search(r'name="submit_key" value="([^"]+)"', check.text)
+    assert key
+    done = client.post(f"{base}/submit", data={"csrf_token": csrf_from(check.text), "submit_key": key.group(1),
+                                               "declaration": "yes"})
+    assert done.status_code == 303 and done.headers["location"] == f"/admin/applications/{case_id}"
+    assert "并入了部门已主动启动的办理" in client.get(done.headers["location"]).text
+    with Session(engine) as s:
+        joined = s.get(Application, case_id)
+        assert joined is not None and joined.number == number and joined.status == "submitted"
+        assert joined.channel == "walk_in" and joined.entered_by_staff_id is not None
+        row = s.scalars(select(ProxyApplicant)).one()
+        assert row.application_id == case_id and draft_id != case_id
+    family = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
+    login(family, "passport", "/my")
+    assert number in family.get("/my").text
+
+
+def test_a_deceased_already_in_progress_is_not_entered_twice(client: TestClient) -> None:
+    from tests.integration.test_apply_support import full_application
+
+    family = TestClient(client.app, base_url="http://testserver", follow_redirects=False)
+    full_application(family)  # chenjianguo submitted for this deceased online
+    login(client, "clerk", "/admin")
+    base, _ = proxy_case(client)
+    answers = typical()
+    fill(client, base, {"scenario": answers["scenario"]})
+    page = client.get(f"{base}/step/deceased")
+    r = client.post(f"{base}/step/deceased", data={"csrf_token": csrf_from(page.text), **answers["deceased"]})
+    assert r.status_code == 200
+    msg = " ".join(errors_in(r.text))
+    assert "已有申请在办理" in msg and "330302-" in msg  # the clerk of the county is told which case

@@ -81,6 +81,9 @@ def test_a_relative_with_read_only_access_sees_progress_and_changes_nothing(clie
         assert relative.get(f"/apply/{app_id}/fix/{step}").status_code == 404
     assert relative.get(f"/my/{app_id}/receipt.pdf").status_code == 404
     assert relative.get(f"/my/{app_id}/access").status_code == 404
+    with db() as s:
+        views = list(s.scalars(select(Event).where(Event.application_id == app_id, Event.tag == "citizen:access:view")))
+    assert views and views[0].actor_name == "林晓燕" and not views[0].public  # the relative's look is kept
 
 
 def test_revoking_works_at_once(client: TestClient, db, vault) -> None:  # type: ignore[no-untyped-def]
@@ -99,7 +102,7 @@ def test_revoking_works_at_once(client: TestClient, db, vault) -> None:  # type:
     with db() as s:
         tags = [e.tag for e in s.scalars(select(Event).where(Event.application_id == app_id,
                                                              Event.tag.like("citizen:access:%")))]
-    assert tags == ["citizen:access:grant_agent", "citizen:access:revoke_agent"]
+    assert tags == ["citizen:access:grant_agent", "citizen:access:view", "citizen:access:revoke_agent"]
 
 
 def test_an_agent_corrects_but_may_not_change_the_bank_account(client: TestClient, db, vault) -> None:  # type: ignore[no-untyped-def]
