@@ -101,7 +101,8 @@ def test_revoking_works_at_once(client: TestClient, db, vault) -> None:  # type:
     assert relative.get(f"/apply/{app_id}/fix/applicant").status_code == 404
     with db() as s:
         tags = [e.tag for e in s.scalars(select(Event).where(Event.application_id == app_id,
-                                                             Event.tag.like("citizen:access:%")))]
+                                                             Event.tag.like("citizen:access:%"))
+                                                     .order_by(Event.id))]
     assert tags == ["citizen:access:grant_agent", "citizen:access:view", "citizen:access:revoke_agent"]
 
 
