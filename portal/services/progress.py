@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from pdf.completion import CompletionView
-from portal.domain import clock
+from portal.domain import clock, family_deadlines
 from portal.domain import status as st
 from portal.domain.deadlines import Promise, promise_text
 from portal.models import Application, DepartmentTask, Event, TaskDependency
@@ -181,7 +181,7 @@ class ProgressView:
     tag_kind: str
     tasks: list[TaskView]
     timeline: list[TimelineItem]
-    deadlines: list[st.PersonalDeadline]
+    deadlines: list[family_deadlines.PersonalDeadline]
     stamp: str
     today: date
     done: int
@@ -235,7 +235,7 @@ def progress(session: Session, app: Application, *, on: date | None = None) -> P
     death = app.deceased.death_time.date() if app.deceased and app.deceased.death_time else None
     codes = {t.matter_code for t in tasks}
     finished = {t.matter_code for t in tasks if t.status in st.FINISHED}
-    deadlines = st.personal_deadlines(death, codes, finished) if death else []
+    deadlines = family_deadlines.personal_deadlines(death, codes, finished) if death else []
     timeline_events = list(session.scalars(
         select(Event).where(Event.application_id == app.id, Event.public.is_(True)).order_by(Event.id.desc()).limit(200)))
     return ProgressView(

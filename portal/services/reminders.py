@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.domain import clock
+from portal.domain import clock, family_deadlines
 from portal.domain import status as st
 from portal.models import Application, ApplicationMatter, CitizenAccount, Event
 from portal.services import jobs, notifications
@@ -53,13 +53,13 @@ def _deadline_reminders(session: Session, app: Application, today: date) -> list
     died = app.deceased.death_time.date()
     matters = _matters(session, app.id)
     found = []
-    hukou = st.personal_deadlines(died, matters)[0]  # 户口注销 is always the first (注1)
+    hukou = family_deadlines.personal_deadlines(died, matters)[0]  # 户口注销 is always the first (注1)
     if "hukou" not in matters and hukou.due is not None \
             and hukou.due - timedelta(days=HUKOU_LEAD_DAYS) <= today <= hukou.due:
         days = (hukou.due - died).days  # the county's limit (content/policy_params.toml), as the plan says it
         found.append(Due("hukou", app, notifications.msg_remind_hukou(app.number, st.cn_date(hukou.due), days)))
     if "pension" not in matters:
-        due = st.personal_deadlines(died, {"pension"})[-1].due  # 丧葬补助金、抚恤金申领
+        due = family_deadlines.personal_deadlines(died, {"pension"})[-1].due  # 丧葬补助金、抚恤金申领
         if due is not None and due - timedelta(days=PENSION_LEAD_DAYS) <= today <= due:
             found.append(Due("pension", app, notifications.msg_remind_pension(app.number, st.cn_date(due),
                                                                               (due - died).days)))

@@ -6,11 +6,12 @@ checks them against portal/domain/exchange.py like any other sender's.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from portal.domain import clock
+
 PREFIX = "cn.gov.zj.shenhou."
-CHINA = timezone(timedelta(hours=8))
 FUNERAL_HOME = ("温州市殡仪馆", "12330300MB1A2B3C4D")  # name, code (a made-up 统一社会信用代码)
 HOSPITAL = ("温州市人民医院", "12330300470123456X")
 
@@ -19,7 +20,7 @@ def envelope(type_: str, source: str, data: dict[str, Any], *, event_id: str | N
              at: datetime | None = None, subject: str | None = None) -> dict[str, Any]:
     event = {
         "specversion": "1.0", "id": event_id or str(uuid.uuid4()), "source": source, "type": PREFIX + type_,
-        "time": (at or datetime.now(CHINA)).isoformat(), "datacontenttype": "application/json", "data": data,
+        "time": (at or clock.china_now()).isoformat(), "datacontenttype": "application/json", "data": data,
     }
     if subject:
         event["subject"] = subject
@@ -70,13 +71,13 @@ def death_certificate(name: str, id_number: str, died: datetime, *, county: str,
 def medical_settled(name: str, id_number: str, amount: str, *, on: date | None = None,
                     source: str = "urn:zj:yibao:settlements", event_id: str | None = None) -> dict[str, Any]:
     data = {"deceased": deceased(name, id_number), "settlement_amount": amount,
-            "settled_on": (on or datetime.now(CHINA).date()).isoformat()}
+            "settled_on": (on or clock.today()).isoformat()}
     return envelope("medical-account.settled", source, data, event_id=event_id)
 
 
 def household_cancelled(name: str, id_number: str, *, on: date | None = None, station: str = "五马派出所",
                         source: str = "urn:zj:gongan:hukou", event_id: str | None = None) -> dict[str, Any]:
-    data = {"deceased": deceased(name, id_number), "cancelled_on": (on or datetime.now(CHINA).date()).isoformat(),
+    data = {"deceased": deceased(name, id_number), "cancelled_on": (on or clock.today()).isoformat(),
             "police_station": station}
     return envelope("household.cancelled", source, data, event_id=event_id)
 
@@ -84,7 +85,7 @@ def household_cancelled(name: str, id_number: str, *, on: date | None = None, st
 def benefit_stopped(name: str, id_number: str, benefit: str, *, source: str, on: date | None = None,
                     event_id: str | None = None) -> dict[str, Any]:
     data = {"deceased": deceased(name, id_number), "benefit": benefit,
-            "stopped_from": (on or datetime.now(CHINA).date()).isoformat()}
+            "stopped_from": (on or clock.today()).isoformat()}
     return envelope("benefit.stopped", source, data, event_id=event_id)
 
 
@@ -93,7 +94,7 @@ def body_received(name: str, id_number: str, *, received: datetime | None = None
                   event_id: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"deceased": deceased(name, id_number), "funeral_home_code": funeral_home[1],
                             "funeral_home_name": funeral_home[0],
-                            "received_at": _wall(received or datetime.now(CHINA))}
+                            "received_at": _wall(received or clock.china_now())}
     if died is not None:
         data["death_time"] = _wall(died)
     return envelope("body.received", source, data, event_id=event_id)
@@ -102,5 +103,5 @@ def body_received(name: str, id_number: str, *, received: datetime | None = None
 def provident_settled(name: str, id_number: str, amount: str, *, on: date | None = None,
                       source: str = "urn:zj:gongjijin:settlements", event_id: str | None = None) -> dict[str, Any]:
     data = {"deceased": deceased(name, id_number), "amount": amount,
-            "settled_on": (on or datetime.now(CHINA).date()).isoformat()}
+            "settled_on": (on or clock.today()).isoformat()}
     return envelope("provident-fund.settled", source, data, event_id=event_id)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from portal.domain import family_deadlines
 from portal.domain import status as st
 from portal.domain.policy_params import PlanSettings
 
@@ -81,7 +82,7 @@ def test_note4_negative_settlement_is_deducted() -> None:
 
 
 def test_personal_deadlines_from_the_date_of_death() -> None:
-    items = st.personal_deadlines(date(2026, 1, 31), {"hukou", "medical", "pension"}, {"hukou"})
+    items = family_deadlines.personal_deadlines(date(2026, 1, 31), {"hukou", "medical", "pension"}, {"hukou"})
     by_title = {i.title: i for i in items}
     assert by_title["户口注销"].due == date(2026, 3, 2) and by_title["户口注销"].done  # 30 days (注1)
     assert by_title["养老金停发"].due == date(2026, 2, 1)
@@ -89,10 +90,10 @@ def test_personal_deadlines_from_the_date_of_death() -> None:
     assert by_title["丧葬补助金、抚恤金申领"].due == date(2026, 5, 1)
     assert "3个月内" in by_title["丧葬补助金、抚恤金申领"].text
     assert by_title["先办医疗费报销"].due is None
-    assert [i.title for i in st.personal_deadlines(date(2026, 5, 1), {"cremation"})] == ["户口注销"]
+    assert [i.title for i in family_deadlines.personal_deadlines(date(2026, 5, 1), {"cremation"})] == ["户口注销"]
     assert by_title["户口注销"].days_left(date(2026, 3, 1)) == 1
     county = PlanSettings(hukou_days=20, pension_claim_days=45)
-    shorter = {i.title: i for i in st.personal_deadlines(date(2026, 1, 31), {"pension"}, plan=county)}
+    shorter = {i.title: i for i in family_deadlines.personal_deadlines(date(2026, 1, 31), {"pension"}, plan=county)}
     assert shorter["户口注销"].due == date(2026, 2, 20) and "20日内" in shorter["户口注销"].text
     assert shorter["丧葬补助金、抚恤金申领"].due == date(2026, 3, 17) and "45天内" in shorter["丧葬补助金、抚恤金申领"].text
 
