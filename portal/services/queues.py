@@ -128,9 +128,11 @@ def _queue_ids(session: Session, staff: StaffLike, status: str, overdue_only: bo
         ids = list(session.scalars(shape.page, values))
     by_status: dict[str, int] = {}
     overdue_total = 0
-    for code, n, late in session.execute(shape.counts, values):
-        by_status[code] = n
-        overdue_total += int(late or 0)
+    for code, late, n in session.execute(shape.counts, values):
+        if late:
+            overdue_total += n
+        else:
+            by_status[code] = n
     counted_all = set(queue_sql.OPEN_COUNTED) | set(statuses)
     if shape.waiting is not None:  # the one count that needs the applications: only when asked for
         by_status[st.WAITING] = int(session.scalar(shape.waiting, values) or 0)
