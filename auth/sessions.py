@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +33,11 @@ from portal.domain import clock
 from portal.models import WebSession
 
 log = logging.getLogger("portal.sessions")
+
+
+# Read on every request: built once, from the table's columns (no ORM object to load).
+_WS = WebSession.__table__.c
+_LOAD = select(_WS.data, _WS.last_seen_at, _WS.created_at).where(_WS.id_hash == bindparam("id_hash"))
 
 
 def utcnow() -> datetime:
@@ -97,7 +102,7 @@ class SessionStore:
             return None
         id_hash, now = hash_key(key), self.clock()
         with self.db() as session:
-            row = session.get(WebSession, id_hash)
+            row = session.execute(_LOAD, {"id_hash": id_hash}).first()
             if row is None:
                 return None
             loaded = Loaded(id_hash, dict(row.data or {}), _aware(row.last_seen_at))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.domain.reference import ROLES
@@ -93,10 +93,15 @@ class Staff:
         return self.role in (Role.WINDOW_CLERK, Role.ADMIN)
 
 
+# Read on every staff request: built once, from the table's columns (no ORM object to load).
+_SM = StaffMember.__table__.c
+_MEMBERSHIP = (select(_SM.id, _SM.sub, _SM.name, _SM.role, _SM.department, _SM.county_code, _SM.issuer)
+               .where(_SM.issuer == bindparam("issuer"), _SM.sub == bindparam("sub"), _SM.active.is_(True)))
+
+
 def load_staff(session: Session, issuer: str, sub: str) -> Staff | None:
     """The active membership of the person (issuer, sub), or None."""
-    row = session.scalar(select(StaffMember).where(StaffMember.issuer == issuer, StaffMember.sub == sub,
-                                                   StaffMember.active.is_(True)))
+    row = session.execute(_MEMBERSHIP, {"issuer": issuer, "sub": sub}).first()
     if row is None:
         return None
     return Staff(row.id, row.sub, row.name, Role(row.role), row.department, row.county_code, row.issuer)

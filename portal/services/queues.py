@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.reference import ORIGIN_CHANNELS
 from portal.models import Application, Deceased, DepartmentTask, Party
-from portal.services import digest
+from portal.services import digest, queue_sql
 from portal.services.casework import StaffLike, catalogue, matter_name
 from portal.services.progress import correction_requests as correction_requests  # web/apply.py asks here
 from portal.services.progress import waiting_on
@@ -37,8 +37,6 @@ TASK_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "refused": ("不予办理", (st.REFUSED,)),
     "all": ("全部", st.TASK_STATUSES),
 }
-# Counted on every view of the officer queue (the rest only on the view that lists them).
-OPEN_COUNTED = (st.PENDING, st.IN_PROGRESS, st.RETURNED)
 WINDOW_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "submitted": ("待受理", (st.APP_SUBMITTED,)),
     "returned": ("已退回家属", (st.APP_RETURNED,)),
@@ -91,21 +89,12 @@ def officer_queue(session: Session, staff: StaffLike, *, status: str = "todo", o
     """
     on = on or clock.today()
     status = status if status in TASK_FILTERS else "todo"
-    scope = [DepartmentTask.department == (staff.department or "")]
-    if staff.county_code:
-        scope.append(DepartmentTask.county_code == staff.county_code)
     q = (q or "").strip()
     if q:
         ids, counts, total, overdue_total = _search_ids(session, staff, q, status, overdue_only, on, offset, limit)
     else:
-        ids, counts, total, overdue_total = _queue_ids(session, scope, status, overdue_only, on, offset, limit)
-    found = {r.id: r for r in session.execute(
-        select(DepartmentTask.id, DepartmentTask.application_id, DepartmentTask.matter_code, DepartmentTask.status,
-               DepartmentTask.deadline, Application.number, Deceased.name)
-        .join(Application, Application.id == DepartmentTask.application_id)
-        .outerjoin(Deceased, Deceased.application_id == Application.id)
-        .where(DepartmentTask.id.in_(ids))
-    )} if ids else {}
+        ids, counts, total, overdue_total = _queue_ids(session, staff, status, overdue_only, on, offset, limit)
+    found = {r.id: r for r in session.execute(queue_sql.ROWS, {"ids": ids})} if ids else {}
     rows = [found[i] for i in ids if i in found]
 
     waiting_names = waiting_on(session, [r.id for r in rows if r.status == st.WAITING])
@@ -121,59 +110,36 @@ def officer_queue(session: Session, staff: StaffLike, *, status: str = "todo", o
     return QueuePage(out, total, counts, overdue_total, offset, limit)
 
 
-def _queue_ids(session: Session, scope: list[Any], status: str, overdue_only: bool, on: date, offset: int,
+def _queue_ids(session: Session, staff: StaffLike, status: str, overdue_only: bool, on: date, offset: int,
                limit: int) -> tuple[list[int], dict[str, int | None], int, int]:
-    """One page of task ids from the covering index, the per-status counts and the totals."""
-    statuses = TASK_FILTERS[status][1]
-    accepted = exists().where(Application.id == DepartmentTask.application_id,
-                              Application.status.in_((st.APP_ACCEPTED, st.APP_COMPLETED)))
-    overdue = _overdue_expr(on)
-    ids_q = select(DepartmentTask.id).where(*scope, DepartmentTask.status.in_(statuses))
-    if st.WAITING in statuses:
-        ids_q = ids_q.where(or_(DepartmentTask.status != st.WAITING, accepted))
-    if overdue_only:
-        ids_q = ids_q.where(overdue)
-    if status == "all":
-        order = [case((overdue, 0), else_=1), DepartmentTask.deadline.is_(None), DepartmentTask.deadline,
-                 DepartmentTask.id]
-        ids = list(session.scalars(ids_q.order_by(*order).offset(offset).limit(limit)))
-    else:
-        # For every other filter overdue-first is earliest deadline first. One query per status
-        # reads the index in (deadline, id) order and stops after a page; merged here.
-        merged: list[tuple[date, int]] = []
-        for one in statuses:
-            part = select(DepartmentTask.deadline, DepartmentTask.id).where(*scope, DepartmentTask.status == one)
-            if one == st.WAITING:
-                part = part.where(accepted)
-            if overdue_only:
-                part = part.where(overdue)
-            merged += [(d or date.max, i) for d, i in session.execute(
-                part.order_by(DepartmentTask.deadline, DepartmentTask.id).limit(offset + limit))]
-        ids = [i for _, i in sorted(merged)[offset:offset + limit]]
+    """One page of task ids from the covering index, the per-status counts and the totals.
 
-    # Open work is counted on every view; closed tasks (done, refused) grow with every year of
-    # history, so they are counted only on the view that lists them (bench: docs/decisions.md).
-    counted = set(OPEN_COUNTED) | (set(statuses) - {st.WAITING})
+    Open work is counted on every view; closed tasks (done, refused) grow with every year of
+    history, so they are counted only on the view that lists them (bench: docs/decisions.md).
+    """
+    statuses = TASK_FILTERS[status][1]
+    shape = queue_sql.shape(statuses, status == "all", overdue_only, bool(staff.county_code))
+    values = {"dept": staff.department or "", "county": staff.county_code, "on": on,
+              "offset": offset, "limit": limit, "n": offset + limit}
+    if shape.merged:
+        merged = sorted((d or date.max, i) for d, i in session.execute(shape.page, values))
+        ids = [i for _, i in merged[offset:offset + limit]]
+    else:
+        ids = list(session.scalars(shape.page, values))
     by_status: dict[str, int] = {}
     overdue_total = 0
-    for code, n, late in session.execute(
-        select(DepartmentTask.status, func.count(), func.sum(case((overdue, 1), else_=0)))
-        .where(*scope, DepartmentTask.status.in_(sorted(counted))).group_by(DepartmentTask.status)
-    ):
-        by_status[code] = n
-        overdue_total += int(late or 0)
-    counted_all = counted | ({st.WAITING} if st.WAITING in statuses else set())
-    if st.WAITING in statuses:  # the one count that needs the applications: only when asked for
-        by_status[st.WAITING] = int(session.scalar(
-            select(func.count()).select_from(DepartmentTask).where(*scope, DepartmentTask.status == st.WAITING, accepted)
-        ) or 0)
+    for code, late, n in session.execute(shape.counts, values):
+        if late:
+            overdue_total += n
+        else:
+            by_status[code] = n
+    counted_all = set(queue_sql.OPEN_COUNTED) | set(statuses)
+    if shape.waiting is not None:  # the one count that needs the applications: only when asked for
+        by_status[st.WAITING] = int(session.scalar(shape.waiting, values) or 0)
     counts: dict[str, int | None] = {
         key: sum(by_status.get(s, 0) for s in sts) if set(sts) <= counted_all else None  # None: not counted here
         for key, (_, sts) in TASK_FILTERS.items()}
-    if overdue_only:
-        total = int(session.scalar(select(func.count()).select_from(ids_q.order_by(None).subquery())) or 0)
-    else:
-        total = counts.get(status) or 0
+    total = int(session.scalar(shape.total, values) or 0) if shape.total is not None else counts.get(status) or 0
     return ids, counts, total, overdue_total
 
 

@@ -27,6 +27,7 @@ from portal.services import case_exceptions, case_views, casework, disclosure, n
 from portal.services import staff as staff_accounts
 from portal.services import window as win
 from portal.services.errors import Invalid, NotFound, WorkflowError
+from portal.web import queue_rows
 from portal.web.bounded import page_number
 from portal.web.common import Services, page, redirect, render, services
 
@@ -224,7 +225,8 @@ def task_queue(request: Request, form: FormData | None, staff: Staff) -> Respons
     base = {"status": status, **({"overdue": "1"} if overdue_only else {}), **({"q": q} if q else {})}
     pages = max(1, -(-result.total // queues.PAGE_SIZE))
     return render(request, "backoffice/tasks.html", _ctx(
-        request, staff, page=result, status=status, overdue_only=overdue_only, q=q, filters=queues.TASK_FILTERS,
+        request, staff, page=result, rows_html=queue_rows.render_rows(result.rows), status=status,
+        overdue_only=overdue_only, q=q, filters=queues.TASK_FILTERS,
         page_no=page_no, pages=pages,
         prev_url=f"?{urlencode({**base, 'page': page_no - 1})}" if page_no > 1 else None,
         next_url=f"?{urlencode({**base, 'page': page_no + 1})}" if page_no < pages else None,
