@@ -126,7 +126,8 @@ class ReceiptView:
     notes: tuple[tuple[str, str], ...] = ()  # (注1, text) — only the notes that apply
     channel: str = ""
     generated_at: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # the simple fields declared in portal/domain/form_steps/declared.py: section → (label, value)
+    extra: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 # --- rendering ------------------------------------------------------------------------

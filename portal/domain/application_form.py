@@ -10,12 +10,13 @@ death, can make a later answer wrong).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from portal.domain import clock
 from portal.domain.catalogue import default_catalogue
+from portal.domain.form_steps import declared
 from portal.domain.form_steps.answers import (
     BANKS,
     CIVIL_PLEDGE,
@@ -67,7 +68,7 @@ __all__ = [  # this module's names, and those that moved to portal.domain.form_s
     "check_recipient", "check_scenario", "china_now", "death_datetime", "deceased_card", "derived_facts",
     "first_invalid", "form_dict", "funeral_homes_for", "hukou_parts", "labels",
     "new_format_certificate", "parse_date", "parse_time", "prefill_from_guide", "recipient_review",
-    "validate", "values_of", "wants_pension",
+    "validate", "values_of", "wants_pension", "with_declared",
 ]
 
 
@@ -79,6 +80,21 @@ class Step:
     check: Callable[[Mapping[str, Any], Ctx], tuple[Values, Errors]]
     applies: Callable[[Mapping[str, Any]], bool] = lambda answers: True
     multi: tuple[str, ...] = ()  # fields posted as several values (checkboxes)
+    simple: tuple[declared.TextField, ...] = ()  # simple fields declared in form_steps/declared.py
+
+
+def with_declared(step: Step, fields: tuple[declared.TextField, ...]) -> Step:
+    """The step with its declared simple fields after its own: in its field list and its check."""
+    if not fields:
+        return step
+    own = step.check
+
+    def check(form: Mapping[str, Any], ctx: Ctx) -> tuple[Values, Errors]:
+        values, errors = own(form, ctx)
+        declared.check(form, fields, errors, values)
+        return values, errors
+
+    return replace(step, fields=(*step.fields, *(f.name for f in fields)), check=check, simple=fields)
 
 
 STEPS: tuple[Step, ...] = (
@@ -97,6 +113,7 @@ STEPS: tuple[Step, ...] = (
          check_recipient, applies=wants_pension),
     Step("check", "核对并提交", ("declaration",), check_check),
 )
+STEPS = tuple(with_declared(s, declared.for_step(s.name)) for s in STEPS)
 BY_NAME: dict[str, Step] = {s.name: s for s in STEPS}
 
 

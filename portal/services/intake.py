@@ -28,6 +28,7 @@ from portal.domain import clock
 from portal.domain import status as st
 from portal.domain.catalogue import Catalogue, default_catalogue
 from portal.domain.deadlines import schedule
+from portal.domain.form_steps import declared
 from portal.domain.idcard import age_at, parse_id
 from portal.models import (
     Application,
@@ -142,6 +143,7 @@ def materialize(session: Session, vault: Vault, app: Application, answers: dict[
     person.id_card_enc, person.id_card_bidx = astuple(pii.seal(vault, pii.Kind.ID_CARD, applicant.id_card))
     person.phone_enc, person.phone_bidx = astuple(pii.seal(vault, pii.Kind.PHONE, applicant.phone or answers.get("a_phone")))
     person.address = answers["a_address"]
+    declared.write({"deceased": deceased, "applicant": person}, answers)
     session.add(person)
 
     recipient = parties.get("recipient")

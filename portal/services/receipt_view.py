@@ -21,6 +21,7 @@ from portal.domain import status as st
 from portal.domain.catalogue import default_catalogue
 from portal.domain.deadlines import promise_text
 from portal.domain.documents import mask_document
+from portal.domain.form_steps import declared
 from portal.domain.reference import (
     APPLICANT_RELATIONS,
     ASHES_CATEGORIES,
@@ -247,4 +248,5 @@ def receipt_view(session: Session, vault: Vault, application: Application, setti
         notes=tuple((n, NOTES[n]) for n in notes),
         channel=channel_words(application.channel),
         generated_at=fmt_datetime(utcnow()),
+        extra=declared.printed({"deceased": d, "applicant": applicant}),
     )

@@ -14,6 +14,7 @@ from auth.session import SessionUser
 from portal.domain import application_form as steps
 from portal.domain import clock
 from portal.domain.catalogue import default_catalogue
+from portal.domain.form_steps import declared
 from portal.domain.idcard import mask_id
 from portal.domain.validators import mask_account, mask_phone
 from portal.services import applications as drafts
@@ -41,6 +42,9 @@ def summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict[
     def row(label: str, value: Any, step: str, field: str) -> dict[str, Any]:
         return {"label": label, "value": value if value not in (None, "", []) else None, "step": step, "field": field}
 
+    def declared_rows(section: str) -> list[dict[str, Any]]:
+        return [row(d.label, answers.get(d.name), d.step, d.name) for d in declared.FIELDS if d.row == section]
+
     sections: list[dict[str, Any]] = []
     sections.append({"title": "去世时的情况", "rows": [row("情况", lab.get("scenario"), "scenario", "scenario")]})
     sections.append({"title": "逝者", "rows": [
@@ -52,6 +56,7 @@ def summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict[
         row("户籍所在地", f"{county_name}{hukou[1]}" if hukou else None, "deceased", "d_hukou"),
         row("户籍详细地址", answers.get("d_address"), "deceased", "d_address"),
         row("暂住地/单位所在乡镇", answers.get("d_temp"), "deceased", "d_temp"),
+        *declared_rows("deceased"),
     ]})
     died = steps.death_datetime(answers)
     sections.append({"title": "去世时间和死亡证明", "rows": [
@@ -100,6 +105,7 @@ def summary(answers: dict[str, Any], facts: drafts.ApplicantFacts) -> list[dict[
             "" if facts.phone else "applicant", "a_phone"),
         row("与逝者的关系", lab.get("a_relation"), "applicant", "a_relation"),
         row("联系地址", answers.get("a_address"), "applicant", "a_address"),
+        *declared_rows("applicant"),
     ]})
     if steps.wants_pension(answers):
         if answers.get("r_who") == "self":
