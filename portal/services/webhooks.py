@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 from datetime import date, datetime
 from typing import Any
@@ -48,18 +50,50 @@ class DeliveryFailed(RuntimeError):
 
 # --- subscriptions --------------------------------------------------------------------------------
 
-def _check_url(url: str) -> str:
+NOT_PUBLIC = "推送地址必须是以 https:// 开头的互联网地址，不能指向本机或内网"
+
+
+def _check_url(url: str, *, public_only: bool) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 500 or parts.username or parts.password:
         raise Invalid({"url": "请填写接收推送的完整网址，以 https:// 开头（不含用户名和密码），最多 500 个字符"})
+    if public_only and (parts.scheme != "https" or not _public_name(parts.hostname)):
+        raise Invalid({"url": NOT_PUBLIC})
     return url
 
 
+def _public_name(host: str) -> bool:
+    """False for this machine and for inside addresses written as such (an IP literal or localhost);
+    a name is looked up again before every delivery (`private_target`)."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True
+
+
+def private_target(url: str) -> bool:
+    """Whether the URL's host is, or resolves to, an address that is not on the internet (loopback,
+    private, link-local, reserved): in production the portal must not be turned into a probe of its
+    own network (server-side request forgery)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not _public_name(host):
+        return True
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False  # no answer: the delivery fails by itself and is retried
+    return any(not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global for info in infos)
+
+
 def subscribe(session: Session, vault: Vault, actor: Actor, client_record_id: int,
-              url: str) -> tuple[WebhookSubscription, str]:
+              url: str, *, public_only: bool = False) -> tuple[WebhookSubscription, str]:
     """A new subscription of the client: (row, secret). The secret is sealed at rest and shown once."""
-    url = _check_url(url)
+    url = _check_url(url, public_only=public_only)
     active = subscriptions(session, client_record_id)
     if len(active) >= MAX_PER_CLIENT:
         raise Invalid({"url": f"每个客户端最多登记 {MAX_PER_CLIENT} 个推送地址，请先删除不用的"})
@@ -136,6 +170,9 @@ def deliver(session: Session, payload: dict[str, Any], ctx: jobs.JobContext) -> 
     scope = ClientScope(client.client_id, client.name, client.department, client.county_code, client.id)
     if not scope.may_work_task(task.department, task.county_code):
         return
+    settings = ctx.extras.get("settings")
+    if settings is not None and settings.production and private_target(sub.url):
+        raise DeliveryFailed(NOT_PUBLIC + "，已拒绝发送")
     secret = ctx.extras["vault"].open(sub.secret_enc)
     body = event_body(session, task)
     headers = {"Content-Type": "application/cloudevents+json; charset=utf-8", "User-Agent": "shenhou-portal-webhooks/1",

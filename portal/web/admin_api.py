@@ -104,7 +104,7 @@ def webhook_add(request: Request, form: FormData | None, staff: Staff) -> Respon
         with transaction(svc.db) as session:
             client = api_clients.find(session, values.get("client_id", ""))
             sub, secret = webhooks.subscribe(session, svc.vault, staff_actor(staff, _ip(request)), client.id,
-                                             values.get("url", ""))
+                                             values.get("url", ""), public_only=svc.settings.production)
             hook = {"client": client.name, "url": sub.url, "secret": secret}
     except NotFound:
         return _page(request, staff, status_code=400, hook_errors={"client_id": "请选择接口客户端"}, hook_values=values)

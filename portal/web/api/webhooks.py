@@ -64,7 +64,7 @@ def create_webhook(call: api.ApiCall) -> api.Reply:
     body = call.body_as(WebhookIn)
     with transaction(call.services.db) as session:
         sub, secret = webhooks.subscribe(session, _vault(call), client_actor(call.client, call.ip), call.client.record_id,
-                                         body.url)
+                                         body.url, public_only=call.services.settings.production)
         created = WebhookCreated(**_out(sub).model_dump(), secret=secret)
     return api.Reply(created, 201, {"Location": f"/api/v1/webhooks/{created.id}"})
 
