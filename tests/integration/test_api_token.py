@@ -29,7 +29,7 @@ def test_client_credentials_give_a_short_lived_bearer_token(client, db) -> None:
     with db() as s:
         stored = s.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
         assert stored is not None and secret not in stored.secret_hash and stored.secret_hash.startswith("scrypt$")
-        tags = [e.tag for e in s.scalars(select(Event).where(Event.actor_kind == "client"))]
+        tags = [e.tag for e in s.scalars(select(Event).where(Event.actor_kind == "client").order_by(Event.id))]
         names = {e.actor_name for e in s.scalars(select(Event).where(Event.actor_kind == "client"))}
     assert tags == ["client:api:token", "client:api:call"] and names == {"鹿城区医保局业务系统"}
 

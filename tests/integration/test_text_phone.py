@@ -73,7 +73,7 @@ def test_texts_go_to_a_second_phone_once_its_code_is_typed_back(client: TestClie
         assert any(c["phone"] == NEW_PHONE and "已受理" in c["text"] for c in gw.delivered)
         assert not any(c["phone"] == "19900000001" and "已受理" in c["text"] for c in gw.delivered)
     with db() as s:
-        tags = [e.tag for e in s.scalars(select(Event).where(Event.tag.like("citizen:text_phone:%")))]
+        tags = [e.tag for e in s.scalars(select(Event).where(Event.tag.like("citizen:text_phone:%")).order_by(Event.id))]
         assert tags == ["citizen:text_phone:code_sent", "citizen:text_phone:code_wrong", "citizen:text_phone:verified"]
         assert not any(NEW_PHONE in (e.summary or "") for e in s.scalars(select(Event)))
     # back to the login phone at once
