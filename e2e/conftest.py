@@ -39,6 +39,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, log: Path) -> None:
+    """Wait up to 30 s for a started portal's /healthz; fail with the end of its log."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("portal did not start: " + log.read_text()[-2000:])
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
@@ -52,15 +64,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = open(var / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "portal", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("portal did not start: " + (var / "server.log").read_text()[-2000:])
+        wait_until_up(base, var / "server.log")
         yield base
     finally:
         proc.terminate()

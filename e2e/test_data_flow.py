@@ -22,11 +22,10 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.conftest import ROOT, _free_port, assert_accessible, assert_no_horizontal_scroll, shot
+from e2e.conftest import ROOT, _free_port, assert_accessible, assert_no_horizontal_scroll, shot, wait_until_up
 from e2e.test_backoffice import DESKTOP, POLL_WAIT_MS, family_submits
 from e2e.test_login import login_in_browser
 from tests.fake_sms_gateway import Gateway, running
@@ -61,15 +60,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory, gateway: Gateway) -> Iterat
     procs = [subprocess.Popen([sys.executable, "-m", "portal", command], env=env, cwd=ROOT, stdout=log, stderr=log)
              for command in ("serve", "worker")]
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("portal did not start: " + (var / "server.log").read_text()[-2000:])
+        wait_until_up(base, var / "server.log")
         yield {"base": base, **{f"{k}_id": v["client_id"] for k, v in clients.items()},
                **{f"{k}_secret": v["client_secret"] for k, v in clients.items()}}
     finally:

@@ -14,17 +14,15 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from e2e.conftest import ARTIFACTS, ROOT, _free_port, assert_accessible, assert_no_horizontal_scroll, shot
+from e2e.conftest import ARTIFACTS, ROOT, _free_port, assert_accessible, assert_no_horizontal_scroll, shot, wait_until_up
 from e2e.test_backoffice import DESKTOP
 from e2e.test_login import login_in_browser
 from tests.fake_sms_gateway import Gateway, running
@@ -69,15 +67,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         log = open(var / "server.log", "w")
         proc = subprocess.Popen([sys.executable, "-m", "portal", "serve"], env=env, cwd=ROOT, stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
-                raise RuntimeError("portal did not start: " + (var / "server.log").read_text()[-2000:])
+            wait_until_up(base, var / "server.log")
             yield Portal(base, env, gw)
         finally:
             proc.terminate()
